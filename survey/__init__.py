@@ -1,0 +1,83 @@
+"""The SIPAS survey application: ``create_app`` is the factory Flask looks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the application.
+
+    ``test_config`` overrides the defaults and the ``SIPAS_*`` environment.
+    """
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from survey.config import load_config
+
+    load_config(app, test_config)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    from survey import errors
+
+    errors.register(app)
+    return app
+
+
+def select_locale() -> str:
+    """``?lang=`` switches and is remembered in the session; Vietnamese by default."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    wanted = request.args.get("lang")
+    if wanted in languages:
+        session["lang"] = wanted
+        return wanted
+    remembered = session.get("lang")
+    return remembered if remembered in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _init_extensions(app: Flask) -> None:
+    from survey import models  # noqa: F401  (registers the tables)
+    from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+    from flask_babel import get_locale, lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+
+def _register_blueprints(app: Flask) -> None:
+    from survey import admin, auth, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from survey.cli import demo_command, qr_cli, user_cli
+    from survey.questionnaire_cli import questionnaire_cli
+
+    app.cli.add_command(user_cli)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(qr_cli)
+    app.cli.add_command(questionnaire_cli)

@@ -1,0 +1,66 @@
+"""Operator commands: ``flask --app survey user|demo|qr ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from survey.errors import UserError
+from survey.extensions import db
+from survey.models import ServicePoint
+from survey.models.user import ROLES
+
+user_cli = AppGroup("user", help="Manage back-office users.")
+qr_cli = AppGroup("qr", help="QR codes for the service points.")
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
+@click.password_option(prompt="Password", help="Asked for; never put it on the command line.")
+def create_user(email: str, role: str, password: str) -> None:
+    """Create a user who signs in with EMAIL; the password is asked for."""
+    from survey.services.users import create_user as create
+
+    try:
+        user = create(email, password, role)
+    except UserError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@click.command("demo")
+@click.option("--responses", default=3000, show_default=True, help="Responses to generate.")
+@click.option("--seed", default=2025, show_default=True)
+def demo_command(responses: int, seed: int) -> None:
+    """Load demo units, desks, procedures, an open wave and responses (idempotent)."""
+    from survey.services.demo import load_demo
+
+    summary = load_demo(responses=responses, seed=seed)
+    db.session.commit()
+    click.echo(summary)
+
+
+@qr_cli.command("export")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True
+)
+def export_qr(out_dir: Path, fmt: str) -> None:
+    """Write one QR code per active service point, named by its code."""
+    from survey.services.qrcodes import qr_image, survey_url
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    points = db.session.scalars(
+        select(ServicePoint).where(ServicePoint.active).order_by(ServicePoint.code)
+    ).all()
+    base = current_app.config["PUBLIC_URL"] or "http://127.0.0.1:5000"
+    for point in points:
+        data = qr_image(survey_url(point, base_url=base), fmt)
+        (out_dir / f"{point.code}.{fmt}").write_bytes(data)
+    click.echo(f"Wrote {len(points)} {fmt.upper()} codes to {out_dir}.")

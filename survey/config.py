@@ -1,0 +1,64 @@
+"""Configuration: safe defaults, overridden by ``SIPAS_*`` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+def default_config(app: Flask) -> dict:
+    """Defaults that work on a fresh machine: SQLite in the instance folder."""
+    database = Path(app.instance_path) / "sipas.sqlite3"
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "LANGUAGES": ("vi", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+        # The public URL printed in QR codes; empty means the URL of the request.
+        "PUBLIC_URL": "",
+        # Citizen submissions: a busy centre on shared Wi-Fi stays far below these.
+        "SUBMIT_LIMIT_PER_ADDRESS": "60 per minute",
+        "SUBMIT_LIMIT_PER_DESK": "600 per minute",
+        "LOGIN_LIMIT": "10 per 5 minutes",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,
+    }
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Apply defaults, then the environment (``SIPAS_*``), then the test mapping."""
+    app.config.from_mapping(default_config(app))
+    app.config.from_prefixed_env("SIPAS")
+    if "DATABASE_URL" in app.config:
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgresql://`` URLs as operators write them; use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Read the secret key kept in the instance folder, creating it on first run."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

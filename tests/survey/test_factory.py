@@ -1,0 +1,33 @@
+from survey import create_app
+from survey.config import normalise_database_url
+
+
+def test_config_defaults_to_sqlite_in_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("SIPAS_DATABASE_URL", raising=False)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/sipas.sqlite3")
+
+
+def test_database_url_from_environment(monkeypatch):
+    monkeypatch.setenv("SIPAS_DATABASE_URL", "postgresql://u:p@127.0.0.1/sipas")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@127.0.0.1/sipas"
+
+
+def test_test_config_overrides():
+    assert create_app({"TESTING": True}).testing
+
+
+def test_postgres_scheme_is_normalised():
+    assert normalise_database_url("postgres://x/y") == "postgresql+psycopg://x/y"
+    assert normalise_database_url("sqlite:///a") == "sqlite:///a"
+
+
+def test_secret_key_is_generated_once_into_instance_folder(tmp_path, monkeypatch):
+    from survey.config import instance_secret_key
+
+    first = instance_secret_key(tmp_path)
+    assert len(first) == 64
+    assert instance_secret_key(tmp_path) == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
