@@ -64,3 +64,40 @@ def export_qr(out_dir: Path, fmt: str) -> None:
         data = qr_image(survey_url(point, base_url=base), fmt)
         (out_dir / f"{point.code}.{fmt}").write_bytes(data)
     click.echo(f"Wrote {len(points)} {fmt.upper()} codes to {out_dir}.")
+
+
+translate_cli = AppGroup("translate", help="Vietnamese and English catalogues of the interface.")
+TRANSLATIONS = Path(__file__).parent / "translations"
+CATALOGUE_TEMPLATE = TRANSLATIONS / "messages.pot"
+
+
+def _pybabel(*args: str) -> None:
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", "-q", *args])
+
+
+@translate_cli.command("update")
+def translate_update() -> None:
+    """Extract the interface's texts and merge them into each catalogue."""
+    root = Path(__file__).resolve().parent.parent
+    _pybabel(
+        "extract",
+        "-F",
+        str(root / "babel.cfg"),
+        "-k",
+        "_l",
+        "--no-location",
+        "-o",
+        str(CATALOGUE_TEMPLATE),
+        str(root),
+    )
+    _pybabel(
+        "update", "-i", str(CATALOGUE_TEMPLATE), "-d", str(TRANSLATIONS), "--no-fuzzy-matching"
+    )
+
+
+@translate_cli.command("compile")
+def translate_compile() -> None:
+    """Compile the catalogues that the application reads."""
+    _pybabel("compile", "-d", str(TRANSLATIONS))

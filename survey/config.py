@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -19,7 +20,6 @@ def default_config(app: Flask) -> dict:
         "LANGUAGES": ("vi", "en"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": 6 * 3600,
         # The public URL printed in QR codes; empty means the URL of the request.
@@ -40,10 +40,22 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config.from_prefixed_env("SIPAS")
     if "DATABASE_URL" in app.config:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
+    _secure_cookies_behind_https(app)
     if test_config is not None:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+
+
+def _secure_cookies_behind_https(app: Flask) -> None:
+    """Cookies travel over HTTPS only where the site is served over HTTPS.
+
+    Set ``SIPAS_SESSION_COOKIE_SECURE`` to decide otherwise.
+    """
+    if "SIPAS_SESSION_COOKIE_SECURE" not in os.environ:
+        secure = str(app.config["PUBLIC_URL"]).startswith("https://")
+        app.config["SESSION_COOKIE_SECURE"] = secure
+        app.config["REMEMBER_COOKIE_SECURE"] = secure
 
 
 def normalise_database_url(url: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -50,13 +51,42 @@ def _test_config(database_url: str, instance) -> dict:
     }
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production.
+
+    The test itself runs inside an app context (to use ``db.session``);
+    without this, requests would share its ``g`` (signed-in user, locale)
+    and its database session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
-def app(migrated: str, tmp_path):
-    app = create_app(_test_config(migrated, tmp_path))
-    with app.app_context():
-        yield app
-        db.session.remove()
-        _empty_tables()
+def make_app(migrated: str, tmp_path):
+    """Create the test app with config overrides, inside its app context."""
+    contexts = []
+
+    def make(**overrides):
+        app = create_app({**_test_config(migrated, tmp_path), **overrides})
+        app.test_client_class = FreshContextClient
+        context = app.app_context()
+        context.push()
+        contexts.append(context)
+        return app
+
+    yield make
+    db.session.remove()
+    _empty_tables()
+    for context in reversed(contexts):
+        context.pop()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 def _empty_tables() -> None:
@@ -73,3 +103,33 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a back-office user (committed): ``make_user("a@x.vn", role="surveyor")``."""
+    from survey.services.users import create_user
+
+    def make(email: str = "admin@example.vn", role: str = "admin", password: str = PASSWORD):
+        user = create_user(email, password, role)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client, make_user):
+    """Sign ``client`` in as a new user of ``role``, with the interface in English."""
+
+    def sign_in(role: str = "admin", email: str | None = None):
+        user = make_user(email or f"{role}@example.vn", role)
+        client.get("/auth/login?lang=en")
+        response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return sign_in

@@ -28,7 +28,8 @@ class QuestionnaireVersion(db.Model):
     title_en: Mapped[str] = mapped_column(String(300))
     #: sha256 of the definition text.
     checksum: Mapped[str] = mapped_column(String(64))
-    definition: Mapped[str] = mapped_column(Text)
+    #: Loaded only when a version is parsed (once per process): it is large.
+    definition: Mapped[str] = mapped_column(Text, deferred=True)
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def title(self, locale: str) -> str:

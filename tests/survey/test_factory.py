@@ -31,3 +31,12 @@ def test_secret_key_is_generated_once_into_instance_folder(tmp_path, monkeypatch
     assert len(first) == 64
     assert instance_secret_key(tmp_path) == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_cookies_are_http_only_and_secure_behind_https(monkeypatch):
+    monkeypatch.setenv("SIPAS_PUBLIC_URL", "https://sipas.example.gov.vn")
+    app = create_app()
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    monkeypatch.setenv("SIPAS_PUBLIC_URL", "")
+    assert create_app().config["SESSION_COOKIE_SECURE"] is False

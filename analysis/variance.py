@@ -1,0 +1,417 @@
+"""Taylor-linearisation variance of estimated totals, as R's ``svyrecvar``.
+
+An estimator is linearised into an estimating function ``z`` (one row per
+respondent); its variance is the design variance of the estimated total
+``sum_i w_i z_i``. For a stratified multistage design this is (Särndal et
+al. 1992, R ``survey:::multistage``)
+
+.. math::
+
+    V = \\sum_h (1 - f_h) \\frac{n_h}{n_h - 1} \\sum_{i \\in h}
+        (t_{hi} - \\bar t_h)(t_{hi} - \\bar t_h)^T
+        + \\sum_{h, i} \\frac{n_h}{N_h} V_{2, hi}
+
+where :math:`t_{hi}` are the PSU totals of ``w z``, :math:`f_h = n_h / N_h`
+(zero without fpc) and :math:`V_{2, hi}` is the same formula applied to the
+second-stage units inside PSU ``hi``. The second and later stages only count
+when a finite population correction is given, exactly as in R.
+
+Domains keep the full design: pass ``z`` equal to zero outside the domain,
+and the domain's rows as ``domain`` so that strata without any domain row
+are left out (as R's ``subset`` leaves them out, which matters only for the
+``fail`` and ``average`` lonely-PSU policies).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.design import LonelyPSU, SurveyDesign
+
+__all__ = [
+    "DomainVariance",
+    "domain_variances",
+    "stratified_covariance",
+    "taylor_covariance",
+    "taylor_se",
+]
+
+_SELF_REPRESENTING = 1e-7
+
+
+def taylor_covariance(
+    design: SurveyDesign, z: np.ndarray, *, domain: np.ndarray | None = None
+) -> np.ndarray:
+    """Covariance matrix of the estimated totals ``sum_i w_i z[i, :]``.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        The (full) survey design.
+    z : ndarray, shape (n,) or (n, k)
+        Estimating functions (linearised values), one row per design row.
+        Rows outside a domain must be zero; they stay in the design.
+    domain : ndarray of bool, shape (n,), optional
+        The rows of the domain (R's ``subset``). Only used to decide which
+        strata are present, for the ``fail`` and ``average`` lonely-PSU
+        policies. ``None`` means all rows.
+
+    Returns
+    -------
+    ndarray, shape (k, k)
+        The covariance matrix (``(1, 1)`` for a one-dimensional ``z``).
+
+    Raises
+    ------
+    ValueError
+        If a stratum present in the domain has a single PSU and the policy
+        is ``fail``, or ``z`` has the wrong shape.
+
+    Notes
+    -----
+    Matches ``survey:::svyrecvar`` with the default options
+    (``survey.ultimate.cluster=FALSE``, ``survey.adjust.domain.lonely=FALSE``):
+
+    * PSU totals are centred at their stratum mean over all the stratum's
+      sampled PSUs (PSUs without a domain row have total zero);
+    * the scale is ``(1 - n_h/N_h) n_h/(n_h - 1)``; a stratum with
+      ``n_h/N_h`` = 1 contributes nothing;
+    * a single-PSU stratum is handled by ``design.lonely_psu``:
+      ``remove`` and ``certainty`` give zero, ``adjust`` centres at zero
+      (the grand mean of estimating functions), ``average`` leaves the
+      stratum out and scales the sum by the number of strata over the
+      number of strata with more than one PSU, ``fail`` raises;
+    * later stages are added, scaled by the product of the earlier
+      sampling fractions, only when the design has an fpc.
+    """
+    z = np.asarray(z, dtype=float)
+    if z.ndim == 1:
+        z = z[:, None]
+    if z.ndim != 2 or z.shape[0] != design.n:
+        raise ValueError(f"z: expected {design.n} rows, got shape {z.shape}")
+    x = z * design.weights[:, None]
+    present_rows = None if domain is None else np.asarray(domain, dtype=bool)
+    stages = design.stages
+    policy = design.lonely_psu
+
+    first = stages[0]
+    totals = _unit_totals(x, first.units, first.unit_group.shape[0])
+    present = _present(first.groups, present_rows, first.n_units.shape[0])
+    cov = stratified_covariance(
+        totals,
+        first.unit_group,
+        n_units=first.n_units,
+        pop_units=first.pop_units,
+        lonely_psu=policy,
+        present=present,
+        stage=1,
+        labels=design.strata_labels,
+    )
+    if not any(f is not None for f in design.fpc):
+        return cov
+
+    # Later stages: each earlier-stage unit is its own "onestage" call in R,
+    # scaled by the product of the earlier sampling fractions n/N.
+    multiplier = (first.n_units / first.pop_units)[first.unit_group]  # per PSU
+    for s, stage in enumerate(stages[1:], start=2):
+        parent_present = _present(stage.groups, present_rows, stage.n_units.shape[0])
+        use = multiplier > 0
+        if not use.any():
+            break
+        totals = _unit_totals(x, stage.units, stage.unit_group.shape[0])
+        sub_cov = stratified_covariance(
+            totals,
+            stage.unit_group,
+            n_units=stage.n_units,
+            pop_units=stage.pop_units,
+            lonely_psu=policy,
+            present=parent_present & use,
+            stage=s,
+            group_weights=multiplier,
+            per_group=True,
+            )
+        cov = cov + sub_cov
+        multiplier = (multiplier * stage.n_units / stage.pop_units)[stage.unit_group]
+    return cov
+
+
+def taylor_se(design: SurveyDesign, z: np.ndarray, *, domain: np.ndarray | None = None) -> float:
+    """Standard error of the estimated total ``sum_i w_i z_i`` for one-dimensional ``z``."""
+    cov = taylor_covariance(design, z, domain=domain)
+    return float(np.sqrt(cov[0, 0]))
+
+
+def stratified_covariance(
+    unit_totals: np.ndarray,
+    unit_group: np.ndarray,
+    *,
+    n_units: np.ndarray | None = None,
+    pop_units: np.ndarray | None = None,
+    lonely_psu: str | LonelyPSU = LonelyPSU.FAIL,
+    present: np.ndarray | None = None,
+    stage: int = 1,
+    labels: np.ndarray | None = None,
+    group_weights: np.ndarray | None = None,
+    per_group: bool = False,
+) -> np.ndarray:
+    """One stage of the variance from unit totals (R ``survey:::onestage``).
+
+    This is the building block of :func:`taylor_covariance`, exposed so
+    that callers holding per-PSU aggregates (sums computed by a database)
+    can get the same variance without the rows.
+
+    Parameters
+    ----------
+    unit_totals : ndarray, shape (U,) or (U, k)
+        Weighted totals ``sum w z`` of each sampled unit (PSU). Units of the
+        design without a row in the domain must be included with total 0,
+        or counted through ``n_units``.
+    unit_group : ndarray of int, shape (U,)
+        Stratum code (0..G-1) of each unit.
+    n_units : ndarray of int, shape (G,), optional
+        Number of sampled units per stratum in the full design; by default
+        counted from ``unit_group``. Units missing from ``unit_totals`` are
+        taken as zero totals.
+    pop_units : ndarray of float, shape (G,), optional
+        Population number of units per stratum (``inf``: with replacement).
+    lonely_psu : LonelyPSU or str
+        Policy for strata with a single unit.
+    present : ndarray of bool, shape (G,), optional
+        Strata present in the domain (default: all).
+    stage : int
+        Stage number, for messages.
+    labels : ndarray, optional
+        Stratum labels, for messages.
+    group_weights : ndarray of float, shape (G,), optional
+        Multiplier per stratum (the product of earlier sampling fractions).
+    per_group : bool
+        Treat each stratum as a separate R ``onestage`` call (later stages),
+        which changes how ``average`` rescales.
+
+    Returns
+    -------
+    ndarray, shape (k, k)
+        The covariance matrix.
+    """
+    policy = LonelyPSU(lonely_psu)
+    totals = np.asarray(unit_totals, dtype=float)
+    if totals.ndim == 1:
+        totals = totals[:, None]
+    unit_group = np.asarray(unit_group, dtype=np.intp)
+    n_groups = int(unit_group.max()) + 1 if unit_group.size else 0
+    if n_units is None:
+        n_units = np.bincount(unit_group, minlength=n_groups)
+    n_units = np.asarray(n_units, dtype=float)
+    n_groups = n_units.shape[0]
+    pop = (
+        np.full(n_groups, np.inf) if pop_units is None else np.asarray(pop_units, dtype=float)
+    )
+    present = np.ones(n_groups, dtype=bool) if present is None else np.asarray(present, bool)
+    k = totals.shape[1]
+
+    f = np.where(np.isinf(pop), 1.0, (pop - n_units) / np.where(np.isinf(pop), 1.0, pop))
+    self_rep = f < _SELF_REPRESENTING
+    lonely = (n_units == 1) & ~self_rep & present
+    if policy is LonelyPSU.FAIL and lonely.any():
+        g = int(np.flatnonzero(lonely)[0])
+        where = _group_name(g, stage, labels)
+        raise ValueError(
+            f"{where} has only one PSU at stage {stage}; choose a lonely_psu policy "
+            "(remove, adjust, average, certainty)"
+        )
+    many = n_units > 1
+    scale = np.where(many, f * n_units / np.where(many, n_units - 1, 1.0), f)
+    scale[self_rep | ~present] = 0.0
+    averaged = lonely & (policy is LonelyPSU.AVERAGE)
+    scale[averaged] = 0.0
+    if group_weights is not None:
+        scale = scale * np.asarray(group_weights, dtype=float)
+
+    group_sum = np.empty((n_groups, k))
+    for j in range(k):
+        group_sum[:, j] = np.bincount(unit_group, weights=totals[:, j], minlength=n_groups)
+    mean = group_sum / np.where(n_units > 0, n_units, 1.0)[:, None]
+    if policy is LonelyPSU.ADJUST:
+        mean[lonely] = 0.0
+    centred = (totals - mean[unit_group]) * np.sqrt(scale)[unit_group][:, None]
+    cov = centred.T @ centred
+    # Units counted in n_units but absent from unit_totals have total 0:
+    # their centred value is -mean, once per missing unit.
+    missing = n_units - np.bincount(unit_group, minlength=n_groups)
+    if np.any(missing > 0):
+        m = mean * np.sqrt(scale * missing)[:, None]
+        cov = cov + m.T @ m
+
+    if per_group:
+        if averaged.any():
+            cov = cov * np.nan
+    else:
+        n_strata = int(present.sum())
+        n_ok = int((present & ~averaged).sum())
+        if n_ok < n_strata:
+            cov = cov * (n_strata / n_ok) if n_ok > 0 else cov * np.nan
+    return cov
+
+
+def _unit_totals(x: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:
+    out = np.empty((n_units, x.shape[1]))
+    for j in range(x.shape[1]):
+        out[:, j] = np.bincount(units, weights=x[:, j], minlength=n_units)
+    return out
+
+
+def _present(groups: np.ndarray, rows: np.ndarray | None, n_groups: int) -> np.ndarray:
+    if rows is None:
+        return np.ones(n_groups, dtype=bool)
+    return np.bincount(groups[rows], minlength=n_groups) > 0
+
+
+def _group_name(g: int, stage: int, labels: np.ndarray | None) -> str:
+    if stage == 1:
+        return f"stratum '{labels[g] if labels is not None else g + 1}'"
+    return f"cluster {g + 1} (stage {stage - 1})"
+
+
+class DomainVariance:
+    """Variances of many domain totals at once, without dense domain columns.
+
+    For an estimating function ``z`` and a partition of (some of) the rows
+    into domains ``codes`` (``-1``: in no domain), :meth:`variances` gives
+    the variance of ``sum_{i in d} w_i z_i`` for every domain ``d`` — the
+    diagonal of :func:`taylor_covariance` applied to the columns
+    ``z * (codes == d)`` with ``domain=(codes == d)`` — in one pass over the
+    rows. The (unit, domain) pair structure is computed once, so many
+    variables over the same domains cost one ``bincount`` each.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    codes : ndarray of int, shape (n,)
+        Domain code of each row, 0..D-1, or -1.
+    n_domains : int
+        D.
+    """
+
+    def __init__(self, design: SurveyDesign, codes: np.ndarray, n_domains: int) -> None:
+        codes = np.asarray(codes, dtype=np.intp)
+        self.design = design
+        self.n_domains = int(n_domains)
+        self.keep = np.flatnonzero(codes >= 0)
+        self.weights = design.weights[self.keep]
+        c = codes[self.keep].astype(np.int64)
+        d = max(self.n_domains, 1)
+        self._stages = []
+        for stage in design.stages:
+            u = stage.units[self.keep].astype(np.int64)
+            pair_key, row_pair = np.unique(u * d + c, return_inverse=True)
+            pair_unit = pair_key // d
+            pair_domain = pair_key % d
+            pair_group = stage.unit_group[pair_unit].astype(np.int64)
+            gkey, pair_gpair = np.unique(pair_group * d + pair_domain, return_inverse=True)
+            self._stages.append(
+                (
+                    stage,
+                    row_pair.ravel(),
+                    pair_gpair.ravel(),
+                    gkey // d,
+                    gkey % d,
+                    np.bincount(pair_gpair.ravel(), minlength=gkey.shape[0]),
+                )
+            )
+
+    def variances(self, z: np.ndarray) -> np.ndarray:
+        """Variance of each domain's estimated total ``sum w z``.
+
+        Parameters
+        ----------
+        z : ndarray, shape (n,)
+            Estimating function on all rows of the design (values outside
+            every domain are ignored).
+
+        Returns
+        -------
+        ndarray, shape (D,)
+        """
+        design = self.design
+        policy = design.lonely_psu
+        x = np.asarray(z, dtype=float)[self.keep] * self.weights
+        out = np.zeros(self.n_domains)
+        multiplier = None
+        has_fpc = any(f is not None for f in design.fpc)
+        for s, (stage, row_pair, pair_gpair, g_group, g_domain, g_count) in enumerate(
+            self._stages, start=1
+        ):
+            if s > 1 and (not has_fpc or multiplier is None or not (multiplier > 0).any()):
+                break
+            n_units = stage.n_units.astype(float)
+            pop = stage.pop_units
+            f = np.where(np.isinf(pop), 1.0, (pop - n_units) / np.where(np.isinf(pop), 1.0, pop))
+            self_rep = f < _SELF_REPRESENTING
+            many = n_units > 1
+            scale = np.where(many, f * n_units / np.where(many, n_units - 1, 1.0), f)
+            scale[self_rep] = 0.0
+            if multiplier is not None:
+                scale = scale * multiplier
+
+            lonely_group = (n_units == 1) & ~self_rep
+            if multiplier is not None:
+                lonely_group &= multiplier > 0
+            lonely = lonely_group[g_group]
+            if policy is LonelyPSU.FAIL and lonely.any():
+                g = int(g_group[np.flatnonzero(lonely)[0]])
+                where = _group_name(g, s, design.strata_labels)
+                raise ValueError(
+                    f"{where} has only one PSU at stage {s}; choose a lonely_psu policy "
+                    "(remove, adjust, average, certainty)"
+                )
+            pair_total = np.bincount(row_pair, weights=x, minlength=pair_gpair.shape[0])
+            g_sum = np.bincount(pair_gpair, weights=pair_total, minlength=g_group.shape[0])
+            g_n = n_units[g_group]
+            g_mean = g_sum / g_n
+            if policy is LonelyPSU.ADJUST:
+                g_mean = np.where(lonely, 0.0, g_mean)
+            dev = pair_total - g_mean[pair_gpair]
+            ss = np.bincount(pair_gpair, weights=dev * dev, minlength=g_group.shape[0])
+            ss += (g_n - g_count) * g_mean * g_mean
+            contrib = scale[g_group] * ss
+            averaged = lonely & (policy is LonelyPSU.AVERAGE)
+            contrib[averaged] = 0.0
+            var = np.bincount(g_domain, weights=contrib, minlength=self.n_domains)
+            if policy is LonelyPSU.AVERAGE:
+                bad = np.bincount(g_domain, weights=averaged, minlength=self.n_domains)
+                if s == 1:
+                    n_strata = np.bincount(g_domain, minlength=self.n_domains)
+                    n_ok = n_strata - bad
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        var = var * np.where(bad > 0, n_strata / n_ok, 1.0)
+                else:
+                    var = np.where(bad > 0, np.nan, var)
+            out += var
+            multiplier = (
+                (n_units / pop)[stage.unit_group]
+                if multiplier is None
+                else (multiplier * n_units / pop)[stage.unit_group]
+            )
+        return out
+
+
+def domain_variances(
+    design: SurveyDesign, z: np.ndarray, codes: np.ndarray, n_domains: int
+) -> np.ndarray:
+    """Variance of ``sum_{i in d} w_i z_i`` for each domain ``d`` (see :class:`DomainVariance`).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    z : ndarray, shape (n,)
+        Estimating function.
+    codes : ndarray of int, shape (n,)
+        Domain of each row, 0..D-1, or -1 for rows in no domain.
+    n_domains : int
+        D.
+
+    Returns
+    -------
+    ndarray, shape (D,)
+    """
+    return DomainVariance(design, codes, n_domains).variances(z)

@@ -1,0 +1,476 @@
+"""Citizen submissions under load: gunicorn on PostgreSQL, many concurrent phones.
+
+What it does, all on 127.0.0.1:
+
+1. starts the local PostgreSQL cluster (or uses ``SIPAS_BENCH_DATABASE_URL``),
+   makes a fresh database, runs ``flask db upgrade`` and ``flask demo``;
+2. starts the app under gunicorn;
+3. runs ``--clients`` concurrent clients for ``--seconds``: each GETs a desk's
+   form once (session cookie, CSRF token, issued UUID), then POSTs complete,
+   valid, distinct answers again and again, each with a fresh UUID;
+4. prints accepted submissions per second, p50/p99 latency and errors, and
+   checks that every acknowledged submission (303 to the thank-you page) is
+   stored, with its answers. Exit status 1 if any is lost or a target is missed
+   with ``--strict``.
+
+The per-address rate limit is raised for the run: every client here comes from
+127.0.0.1, whereas in a real centre each phone has its own address (or a
+shared Wi-Fi address far below the limit). The per-desk limit is raised too,
+since a handful of demo desks take hundreds of submissions a second. The
+limiter itself stays on, so its cost is measured.
+
+Usage::
+
+    python benchmarks/submit_load.py [--seconds 20] [--clients 64] [--workers N]
+
+The load generator is a small HTTP/1.1 client on asyncio streams, so that it
+takes as little of the machine's two cores as possible from the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from html import unescape
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+BENCH_USER = "sipas_bench"
+BENCH_PASSWORD = "sipas-bench"
+BENCH_DATABASE = "sipas_bench"
+SECRET_KEY = "benchmark-secret-key-not-for-production"
+TARGET_RATE = 300.0
+TARGET_P99_MS = 250.0
+REQUEST_TIMEOUT = 10.0
+MAX_SUBMISSIONS = 200_000  # hard cap, whatever --seconds says
+
+INPUT_RE = re.compile(r"<input\b[^>]*>", re.I)
+ATTR_RE = re.compile(r'([a-zA-Z_:-]+)\s*=\s*"([^"]*)"')
+
+
+def main() -> int:
+    args = parse_args()
+    database_url = os.environ.get("SIPAS_BENCH_DATABASE_URL") or local_database()
+    env = server_environment(database_url)
+    flask(env, "db", "upgrade")
+    flask(env, "demo", "--responses", str(args.demo_responses))
+    desks = desk_forms(database_url, f"http://{HOST}:{args.port}")
+    print(f"{len(desks)} desks; questionnaire {desks[0].questionnaire.code}", flush=True)
+    before = stored_uuids(database_url)
+    with gunicorn(env, args.port, args.workers, args.worker_class, args.threads):
+        result = asyncio.run(load(desks, args))
+    return report(result, database_url, before, args)
+
+
+def parse_args() -> argparse.Namespace:
+    cores = os.cpu_count() or 2
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="posting time (default 20)")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
+    parser.add_argument(
+        "--workers", type=int, default=2 * cores, help="gunicorn workers (default 2 x cores)"
+    )
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--port", type=int, default=free_port())
+    parser.add_argument("--demo-responses", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--strict", action="store_true", help="also exit 1 if a throughput/latency target is missed"
+    )
+    args = parser.parse_args()
+    if not 0 < args.seconds <= 600 or not 0 < args.clients <= 1000:
+        parser.error("--seconds must be in (0, 600] and --clients in [1, 1000]")
+    return args
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+# --- database and server -------------------------------------------------------
+
+
+def local_database() -> str:
+    """Start the local PostgreSQL cluster and make a fresh, empty benchmark database."""
+    if shutil.which("pg_lsclusters") is None:
+        sys.exit(
+            "PostgreSQL is not installed: apt-get install postgresql, or set "
+            "SIPAS_BENCH_DATABASE_URL"
+        )
+    line = subprocess.run(
+        ["pg_lsclusters", "-h"], check=True, capture_output=True, text=True
+    ).stdout.splitlines()[0]
+    version, cluster, port, status = line.split()[:4]
+    if not status.startswith("online"):
+        subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
+    psql = ["runuser", "-u", "postgres", "--", "psql", "-q", "-v", "ON_ERROR_STOP=1"]
+    psql += ["-p", port, "-d", "postgres", "-c"]
+    exists = subprocess.run(
+        psql[:-1] + ["-tAc", f"SELECT 1 FROM pg_roles WHERE rolname = '{BENCH_USER}'"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    verb = "ALTER" if exists else "CREATE"
+    subprocess.run(
+        psql + [f"{verb} ROLE {BENCH_USER} LOGIN PASSWORD '{BENCH_PASSWORD}'"], check=True
+    )
+    subprocess.run(psql + [f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)"], check=True)
+    subprocess.run(psql + [f"CREATE DATABASE {BENCH_DATABASE} OWNER {BENCH_USER}"], check=True)
+    return f"postgresql://{BENCH_USER}:{BENCH_PASSWORD}@{HOST}:{port}/{BENCH_DATABASE}"
+
+
+def server_environment(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SIPAS_DATABASE_URL=database_url,
+        SIPAS_SECRET_KEY=SECRET_KEY,
+        SIPAS_SUBMIT_LIMIT_PER_ADDRESS="1000000 per minute",
+        SIPAS_SUBMIT_LIMIT_PER_DESK="1000000 per minute",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def flask(env: dict[str, str], *args: str) -> None:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "survey", *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"flask {' '.join(args)}: {time.perf_counter() - started:.1f} s", flush=True)
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, workers: int, worker_class: str, threads: int):
+    """Run the app under gunicorn for the length of a ``with`` block."""
+    command = [
+        sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}",
+        "--workers", str(workers), "--worker-class", worker_class,
+        "--threads", str(threads), "--log-level", "warning", "survey:create_app()",
+    ]  # fmt: skip
+    print(f"gunicorn: {workers} {worker_class} workers x {threads} threads", flush=True)
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
+        try:
+            wait_listening(process, port)
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.seek(0)
+            lines = [line.rstrip() for line in log if line.strip()]
+            if lines:
+                print("gunicorn log (last lines):\n  " + "\n  ".join(lines[-15:]))
+
+
+def wait_listening(process: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("gunicorn exited before listening (its log follows)")
+        try:
+            with socket.create_connection((HOST, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start listening within 30 s")
+
+
+# --- what to post --------------------------------------------------------------
+
+
+@dataclass
+class DeskForm:
+    url: str
+    questionnaire: object
+    procedures: list[str]
+
+
+def desk_forms(database_url: str, base_url: str) -> list[DeskForm]:
+    """Each active desk of the open wave: its signed URL, questionnaire and procedures."""
+    from sqlalchemy import select
+
+    from survey import create_app
+    from survey.extensions import db
+    from survey.models import ServicePoint, Wave
+    from survey.questionnaire import parse_questionnaire
+    from survey.services.qrcodes import survey_url
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY, "TESTING": True}
+    )
+    with app.app_context(), app.test_request_context(base_url=base_url):
+        wave = db.session.scalars(select(Wave).where(Wave.status == "open")).first()
+        if wave is None:
+            raise SystemExit("the demo data has no open wave")
+        questionnaire = parse_questionnaire(wave.questionnaire.definition, source=wave.code)
+        points = db.session.scalars(
+            select(ServicePoint).where(ServicePoint.active).order_by(ServicePoint.code)
+        ).all()
+        desks = [
+            DeskForm(
+                survey_url(point, base_url=base_url),
+                questionnaire,
+                [procedure.code for procedure in point.procedures],
+            )
+            for point in points
+        ]
+        db.session.remove()
+    return desks
+
+
+def random_answers(desk: DeskForm, rng: random.Random) -> dict[str, str]:
+    """A complete, valid answer set that follows the skip logic."""
+    answers: dict[str, object] = {}
+    for item in desk.questionnaire.items():
+        if item.show_if is not None:
+            target, values = item.show_if
+            if answers.get(target) not in values:
+                continue
+        kind = item.scale.kind
+        if kind == "procedure":
+            if desk.procedures:
+                answers[item.code] = rng.choice(desk.procedures)
+        elif kind == "text":
+            if rng.random() < 0.2:
+                answers[item.code] = f"Góp ý {rng.randrange(10**6)}: nhanh hơn, rõ ràng hơn."
+        elif kind == "multi":
+            chosen = rng.sample(item.scale.values, k=min(2, len(item.scale.values)))
+            answers[item.code] = chosen
+        elif item.scale.values:
+            answers[item.code] = rng.choice(item.scale.values)
+    return answers
+
+
+def form_body(answers: dict[str, object], csrf_token: str, response_uuid: str) -> bytes:
+    pairs = [("csrf_token", csrf_token), ("response_uuid", response_uuid)]
+    for code, value in answers.items():
+        for one in value if isinstance(value, list) else [value]:
+            pairs.append((code, str(one)))
+    return urlencode(pairs).encode()
+
+
+# --- the load generator ----------------------------------------------------------
+
+
+@dataclass
+class Result:
+    seconds: float = 0.0
+    started: float = 0.0
+    deadline: float = float("inf")
+    acknowledged: set[str] = field(default_factory=set)
+    unacknowledged: set[str] = field(default_factory=set)
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    answers_sent: int = 0
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+class Phone:
+    """One citizen's browser: a cookie jar and HTTP/1.1 over a fresh connection."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    async def request(
+        self, method: str, url: str, body: bytes = b""
+    ) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{self.port}", "Connection: close"]
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        if method == "POST":
+            lines += [
+                "Content-Type: application/x-www-form-urlencoded",
+                f"Content-Length: {len(body)}",
+                f"Origin: http://{HOST}:{self.port}",
+                f"Referer: {url}",
+            ]
+        reader, writer = await asyncio.open_connection(HOST, self.port)
+        try:
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            raw = await reader.read()
+        finally:
+            writer.close()
+        head, _, content = raw.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers: dict[str, str] = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            if name.lower() == "set-cookie":
+                cookie_name, _, rest = value.strip().partition("=")
+                self.cookies[cookie_name] = rest.split(";", 1)[0]
+            headers[name.lower()] = value.strip()
+        return int(status_line.split()[1]), headers, content
+
+
+def hidden_value(html: str, name: str) -> str | None:
+    for tag in INPUT_RE.findall(html):
+        attrs = dict(ATTR_RE.findall(tag))
+        if attrs.get("name") == name:
+            return unescape(attrs.get("value", ""))
+    return None
+
+
+async def client(number: int, desks, args, result: Result, start: asyncio.Event, ready) -> None:
+    rng = random.Random(args.seed * 100_003 + number)
+    desk = desks[number % len(desks)]
+    phone = Phone(args.port)
+    try:
+        status, _, page = await asyncio.wait_for(phone.request("GET", desk.url), REQUEST_TIMEOUT)
+    except (OSError, TimeoutError) as error:
+        result.error(f"GET {type(error).__name__}")
+        ready()
+        return
+    html = page.decode("utf-8", "replace")
+    csrf_token = hidden_value(html, "csrf_token")
+    if status != 200 or csrf_token is None or hidden_value(html, "response_uuid") is None:
+        result.error(f"GET status {status} or form without csrf_token/response_uuid")
+        ready()
+        return
+    ready()
+    await start.wait()
+    while time.monotonic() < result.deadline and len(result.latencies) < MAX_SUBMISSIONS:
+        response_uuid = str(uuid.uuid4())
+        answers = random_answers(desk, rng)
+        body = form_body(answers, csrf_token, response_uuid)
+        sent = time.perf_counter()
+        try:
+            status, headers, _ = await asyncio.wait_for(
+                phone.request("POST", desk.url, body), REQUEST_TIMEOUT
+            )
+        except (OSError, TimeoutError) as error:
+            result.unacknowledged.add(response_uuid)
+            result.error(f"POST {type(error).__name__}")
+            continue
+        result.latencies.append(time.perf_counter() - sent)
+        if status == 303 and f"/thanks/{response_uuid}" in headers.get("location", ""):
+            result.acknowledged.add(response_uuid)
+            result.answers_sent += sum(
+                len(v) if isinstance(v, list) else 1 for v in answers.values()
+            )
+        else:
+            result.unacknowledged.add(response_uuid)
+            result.error(f"POST status {status}")
+
+
+async def load(desks: list[DeskForm], args) -> Result:
+    result = Result()
+    start = asyncio.Event()
+    waiting = args.clients
+
+    def ready() -> None:
+        nonlocal waiting
+        waiting -= 1
+        if waiting == 0:
+            result.deadline = time.monotonic() + args.seconds
+            result.started = time.perf_counter()
+            start.set()
+
+    tasks = [
+        asyncio.create_task(client(n, desks, args, result, start, ready))
+        for n in range(args.clients)
+    ]
+    await asyncio.gather(*tasks)
+    result.seconds = time.perf_counter() - result.started
+    return result
+
+
+# --- the report ------------------------------------------------------------------
+
+
+def stored_uuids(database_url: str) -> set[str]:
+    from sqlalchemy import create_engine, text
+
+    from survey.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(database_url))
+    with engine.connect() as connection:
+        found = set(connection.scalars(text("SELECT uuid FROM response")))
+    engine.dispose()
+    return found
+
+
+def stored_answer_count(database_url: str, uuids: set[str]) -> int:
+    from sqlalchemy import bindparam, create_engine, text
+
+    from survey.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(database_url))
+    query = text(
+        "SELECT count(*) FROM answer JOIN response ON response.id = answer.response_id "
+        "WHERE response.uuid IN :uuids"
+    ).bindparams(bindparam("uuids", expanding=True))
+    total = 0
+    chunk = sorted(uuids)
+    with engine.connect() as connection:
+        for i in range(0, len(chunk), 5000):
+            total += connection.scalar(query, {"uuids": chunk[i : i + 5000]})
+    engine.dispose()
+    return total
+
+
+def report(result: Result, database_url: str, before: set[str], args) -> int:
+    new = stored_uuids(database_url) - before
+    lost = result.acknowledged - new
+    extra = new - result.acknowledged
+    answers = stored_answer_count(database_url, result.acknowledged & new)
+    rate = len(result.acknowledged) / result.seconds if result.seconds else 0.0
+    latencies = sorted(result.latencies) or [0.0]
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
+    print()
+    print(f"clients                 {args.clients}")
+    print(f"posting time            {result.seconds:.1f} s")
+    print(f"submissions sent        {len(result.acknowledged) + len(result.unacknowledged)}")
+    print(f"acknowledged (303)      {len(result.acknowledged)}")
+    print(f"accepted per second     {rate:.0f}   (target >= {TARGET_RATE:.0f})")
+    print(f"latency p50             {p50:.1f} ms")
+    print(f"latency p99             {p99:.1f} ms   (target < {TARGET_P99_MS:.0f})")
+    print(f"errors                  {sum(result.errors.values())} {result.errors or ''}")
+    print(f"responses stored        {len(new)}")
+    print(f"answers stored/sent     {answers}/{result.answers_sent}")
+    print(f"acknowledged, not found {len(lost)}")
+    print(f"stored, not acknowledged {len(extra)}")
+    failed = bool(lost) or answers != result.answers_sent or not result.acknowledged
+    if failed:
+        print("FAIL: acknowledged submissions are missing or incomplete in the database")
+    missed = rate < TARGET_RATE or p99 >= TARGET_P99_MS
+    if missed:
+        print("target missed" + (" (--strict: failing)" if args.strict else ""))
+    return 1 if failed or (missed and args.strict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Questionnaire versions: shipped files loaded into the database, parsed once.
+
+A version that has responses is never edited: when its file has changed, the
+sync refuses and asks for a new version number.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+
+from survey.errors import UserError
+from survey.extensions import db
+from survey.models import QuestionnaireVersion, Response, Wave
+from survey.questionnaire import (
+    Questionnaire,
+    load_questionnaire,
+    parse_questionnaire,
+    shipped_questionnaires,
+)
+
+
+def sync_questionnaires() -> list[QuestionnaireVersion]:
+    """Load every shipped questionnaire file; new versions are added, unchanged ones kept."""
+    return [_sync_file(path) for path in shipped_questionnaires()]
+
+
+def _sync_file(path) -> QuestionnaireVersion:
+    definition = path.read_text(encoding="utf-8")
+    parsed = load_questionnaire(path)
+    stored = db.session.scalar(
+        select(QuestionnaireVersion).filter_by(code=parsed.code, version=parsed.version)
+    )
+    if stored is None:
+        stored = QuestionnaireVersion(code=parsed.code, version=parsed.version)
+        db.session.add(stored)
+    elif stored.checksum == parsed.checksum:
+        return stored
+    elif has_responses(stored):
+        raise UserError(
+            f"{path.name}: questionnaire {parsed.code} version {parsed.version} already has "
+            "responses and cannot be changed; give the changed file a new version number."
+        )
+    stored.kind = parsed.kind
+    stored.title_vi = parsed.title.vi
+    stored.title_en = parsed.title.en
+    stored.checksum = parsed.checksum
+    stored.definition = definition
+    db.session.flush()
+    return stored
+
+
+def has_responses(version: QuestionnaireVersion) -> bool:
+    waves = select(Wave.id).where(Wave.questionnaire_id == version.id)
+    return bool(db.session.scalar(select(exists().where(Response.wave_id.in_(waves)))))
+
+
+_parsed: dict[str, Questionnaire] = {}
+
+
+def questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
+    """The parsed definition of a stored version, parsed once per process.
+
+    Keyed by checksum, so the large definition text is read from the
+    database only the first time a version is seen.
+    """
+    parsed = _parsed.get(version.checksum)
+    if parsed is None:
+        source = f"questionnaire {version.code} v{version.version}"
+        parsed = _parsed[version.checksum] = parse_questionnaire(version.definition, source=source)
+    return parsed
