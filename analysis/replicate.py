@@ -111,6 +111,9 @@ class ReplicateDesign:
         The rows, so that estimators can take column names.
     names : dict, optional
         The columns the design was built from, for messages and reports.
+    degf : int, optional
+        Degrees of freedom, when known (:func:`as_replicate` sets them);
+        otherwise computed as R does, see :attr:`df`.
 
     Notes
     -----
@@ -128,6 +131,7 @@ class ReplicateDesign:
     type: ReplicateType = ReplicateType.OTHER
     data: pd.DataFrame | None = field(default=None, repr=False)
     names: dict[str, Any] = field(default_factory=dict)
+    degf: int | None = None
 
     def __post_init__(self) -> None:
         weights = np.asarray(self.weights, dtype=float)
@@ -301,10 +305,17 @@ class ReplicateDesign:
 
     @cached_property
     def df(self) -> int:
-        """Degrees of freedom: rank of the replicate weights minus one (R ``degf``)."""
-        if self.n_replicates == 0:
-            return 0
-        return int(np.linalg.matrix_rank(self.repweights)) - 1
+        """Degrees of freedom: rank of the replicate weights minus one (R ``degf``).
+
+        R takes the rank from a QR decomposition with tolerance 1e-5; here
+        it is the number of eigenvalues of the replicate weights' normalised
+        cross-product matrix above 1e-10 of the largest (singular values
+        above 1e-5), the same in all but contrived cases, and one
+        ``(R, R)`` matrix product instead of a decomposition of ``(n, R)``.
+        """
+        if self.degf is not None:
+            return int(self.degf)
+        return _rank(self.repweights) - 1
 
     # ------------------------------------------------------------- variance
     def weight_matrix(self) -> np.ndarray:
@@ -545,6 +556,10 @@ def as_replicate(
             raise ValueError("replicates: need at least 2 bootstrap replicates")
         factors, scale, rscales = _bootstrap(psu_stratum, n_h, pop_h, int(replicates), seed)
     repweights = factors[design.psu] * design.weights[:, None]
+    # the rank of the replicate weights is that of the PSU factors (PSUs
+    # whose rows all have weight zero drop out)
+    weighted_psu = np.bincount(design.psu, weights=design.weights, minlength=factors.shape[0]) > 0
+    degf = int(np.linalg.matrix_rank(factors[weighted_psu])) - 1 if factors.shape[1] else 0
     names = dict(design.names)
     names["replicates"] = kind
     return ReplicateDesign(
@@ -556,7 +571,22 @@ def as_replicate(
         type=ReplicateType(kind),
         data=design.data,
         names=names,
+        degf=degf,
     )
+
+
+def _rank(matrix: np.ndarray) -> int:
+    """Numerical rank of the columns of ``matrix`` (relative tolerance 1e-5)."""
+    if matrix.shape[1] == 0:
+        return 0
+    gram = matrix.T @ matrix
+    norms = np.sqrt(np.diag(gram))
+    keep = norms > 0
+    if not keep.any():
+        return 0
+    gram = gram[np.ix_(keep, keep)] / np.outer(norms[keep], norms[keep])
+    eigen = np.linalg.eigvalsh(gram)
+    return int(np.sum(eigen > eigen.max() * 1e-10))
 
 
 def _jk1(n: float, pop: float) -> tuple[np.ndarray, float, np.ndarray]:

@@ -87,6 +87,8 @@ def translate_update() -> None:
         str(root / "babel.cfg"),
         "-k",
         "_l",
+        "-k",
+        "lazy_gettext",
         "--no-location",
         "-o",
         str(CATALOGUE_TEMPLATE),

@@ -55,16 +55,12 @@ def waves() -> list[tuple[Wave, int]]:
         .group_by(Response.wave_id)
         .subquery()
     )
-    return (
-        db.session.execute(
-            select(Wave, func.coalesce(counts.c.n, 0))
-            .outerjoin(counts, counts.c.wave_id == Wave.id)
-            .options(selectinload(Wave.questionnaire))
-            .order_by(Wave.created_at.desc(), Wave.id.desc())
-        )
-        .tuples()
-        .all()
-    )
+    return db.session.execute(
+        select(Wave, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.wave_id == Wave.id)
+        .options(selectinload(Wave.questionnaire))
+        .order_by(Wave.created_at.desc(), Wave.id.desc())
+    ).all()
 
 
 def open_waves() -> list[Wave]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,6 +25,7 @@ SCALE_KINDS = ("likert5", "ordinal", "choice", "multi", "yesno", "text", "proced
 OPEN_KINDS = ("text", "procedure")  # scales without a fixed list of options
 LIKERT5_VALUES = (1, 2, 3, 4, 5)
 CODE_MAX_LENGTH = 32  # Answer.item_code is a String(32)
+PROCEDURE_CODE_MAX_LENGTH = 64
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
 SCALE_CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FILE_NAME_RE = re.compile(r"^(?P<code>.+)\.v(?P<version>\d+)\.ya?ml$")
@@ -91,6 +93,11 @@ class Scale:
     @property
     def values(self) -> tuple[int | str, ...]:
         return tuple(option.value for option in self.options)
+
+    @property
+    def numeric(self) -> bool:
+        """Whether answers are whole numbers (stored as numbers), not text."""
+        return bool(self.options) and all(isinstance(v, int) for v in self.values)
 
     def option(self, value: int | str) -> Option | None:
         return next((o for o in self.options if o.value == value), None)
@@ -160,12 +167,16 @@ class Questionnaire:
     areas: tuple[Area, ...] = ()
 
     @cached_property
+    def _items(self) -> tuple[Item, ...]:
+        return tuple(item for section in self.sections for item in section.items)
+
+    @cached_property
     def _index(self) -> dict[str, Item]:
-        return {item.code: item for item in self.items()}
+        return {item.code: item for item in self._items}
 
     def items(self) -> tuple[Item, ...]:
         """Every item, in the order asked."""
-        return tuple(item for section in self.sections for item in section.items)
+        return self._items
 
     def item(self, code: str) -> Item:
         """The item with ``code``; KeyError if there is none."""
@@ -202,6 +213,11 @@ class Questionnaire:
         self, answers: Mapping[str, object], *, procedures: Collection[str] | None = None
     ) -> dict[str, list[str]]:
         """Problems with submitted answers, as ``{item_code: [error keys]}``; empty if none.
+
+        ``answers`` maps item codes to the submitted string, or to a list of
+        strings (a ``multi`` item; a list of one is fine for any item, so
+        ``request.form.to_dict(flat=False)`` can be passed once keys that are
+        not item codes, such as ``csrf_token``, are removed).
 
         Keys: ``required``, ``invalid_choice``, ``too_long``, ``unknown_item``,
         ``not_shown``. ``procedures`` are the procedure codes allowed for a
@@ -292,6 +308,7 @@ class _Parser:
         self.items: dict[str, Item] = {}
         self.item_sections: dict[str, str] = {}
         self.all_codes: list[str] = []
+        self.broken: set[str | None] = set()  # items already reported as unusable
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{self.source}: {where}: {message}")
@@ -483,7 +500,8 @@ class _Parser:
         return Option(value, label) if label else None
 
     def check_option_values(self, kind: str, values: tuple, not_applicable: object, where: str):
-        duplicates = sorted({str(v) for v in values if values.count(v) > 1})
+        shown = [str(v) for v in values]
+        duplicates = sorted({v for v in shown if shown.count(v) > 1})
         for value in duplicates:
             self.problem(where, f"option value {value} is given twice")
         proper = tuple(v for v in values if v != not_applicable)
@@ -625,8 +643,10 @@ class _Parser:
             "area": self.item_area(raw, where, context["areas"]),
         }
         fields.update(self.item_feeds(raw, where, fields, context))
-        if code is None or any(fields[key] is None for key in ("text", "scale")):
+        if code is None or fields["scale"] is None:
+            self.broken.add(code)
             return None
+        fields["text"] = fields["text"] or Text("", "")  # already reported; avoids knock-on errors
         item = Item(code=code, **fields)
         self.items[code] = item
         self.item_sections[code] = defaults["section"]
@@ -686,6 +706,8 @@ class _Parser:
         return self.show_if_target(target, values, code, where)
 
     def show_if_target(self, target: object, values: list, code, where: str) -> tuple | None:
+        if target in self.broken:
+            return None
         if target not in self.items:
             later = target in self.all_codes and target != code
             why = "comes later; skip logic may only look back" if later else "does not exist"
@@ -730,7 +752,7 @@ class _Parser:
 def _check_answers(
     questionnaire: Questionnaire, answers: Mapping[str, object], procedures
 ) -> tuple[dict[str, list[str]], dict[str, int | str | list]]:
-    known = {item.code for item in questionnaire.items()}
+    known = questionnaire._index
     errors = {code: ["unknown_item"] for code in answers if code not in known}
     cleaned: dict[str, int | str | list] = {}
     for item in questionnaire.items():
@@ -769,14 +791,14 @@ def _check_answer(item: Item, raw: object, shown: bool, procedures) -> tuple[str
     if not shown:
         return "not_shown", None
     kind = item.scale.kind
+    if kind != "multi" and isinstance(raw, list | tuple):
+        raw = raw[0] if len(raw) == 1 else None  # a form posted with to_dict(flat=False)
     if kind == "text":
         return _check_text(item.scale, raw)
     if kind == "procedure":
         return _check_procedure(raw, procedures)
     if kind == "multi":
         return _check_multi(item.scale, raw)
-    if isinstance(raw, list | tuple):
-        raw = raw[0] if len(raw) == 1 else None
     value = item.scale.parse(raw)
     return ("invalid_choice", None) if value is None else (None, value)
 
@@ -784,16 +806,26 @@ def _check_answer(item: Item, raw: object, shown: bool, procedures) -> tuple[str
 def _check_text(scale: Scale, raw: object) -> tuple[str | None, object]:
     if not isinstance(raw, str):
         return "invalid_choice", None
-    text = raw.strip()
+    text = _tidy_text(raw)
     if scale.max_length is not None and len(text) > scale.max_length:
         return "too_long", None
     return None, text
+
+
+def _tidy_text(raw: str) -> str:
+    """NFC (phones may send decomposed Vietnamese), newlines unified, control characters
+    (NUL, which PostgreSQL refuses, among them) dropped, outer blanks stripped."""
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    kept = (c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return "".join(kept).strip()
 
 
 def _check_procedure(raw: object, procedures) -> tuple[str | None, object]:
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         return "invalid_choice", None
     code = str(raw).strip()
+    if len(code) > PROCEDURE_CODE_MAX_LENGTH:
+        return "invalid_choice", None
     if procedures is not None and code not in procedures:
         return "invalid_choice", None
     return None, code

@@ -65,7 +65,8 @@ def summary(questionnaire: Questionnaire) -> str:
     for dimension in q.dimensions:
         count = len(q.dimension_items(dimension.code))
         overall = " + 'in general'" if q.overall_item(dimension.code) else ""
-        lines.append(f"  {dimension.code} {dimension.name.en}: {_count(count, 'item')}{overall}")
+        name = f"{dimension.name.vi} / {dimension.name.en}"
+        lines.append(f"  {dimension.code} {name}: {_count(count, 'item')}{overall}")
     for part in ("policy", "service"):
         if q.part_overall_item(part):
             lines.append(f"  {part} part: 'in general' item {q.part_overall_item(part).code}")

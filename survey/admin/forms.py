@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from survey.models.geo import GOVERNMENT_LEVELS
@@ -71,14 +78,18 @@ class UnitForm(FlaskForm):
         ],
     )
     name = _name_field(_l("Name"), _l("Enter the unit's name."))
-    level = SelectField(_l("Level"), choices=list(UNIT_LEVEL_LABELS.items()))
+    level = SelectField(
+        _l("Level"), choices=[SelectChoice(k, v) for k, v in UNIT_LEVEL_LABELS.items()]
+    )
     parent_id = SelectField(_l("Parent unit"), coerce=int, validate_choice=False)
 
     def __init__(self, units, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.units = {unit.id: unit for unit in units}
-        self.parent_id.choices = [(0, _l("None (a province)"))] + [
-            (unit.id, f"{unit.code} {unit.name}") for unit in units if unit.level != "commune"
+        self.parent_id.choices = [SelectChoice(0, _l("None (a province)"))] + [
+            SelectChoice(unit.id, f"{unit.code} {unit.name}")
+            for unit in units
+            if unit.level != "commune"
         ]
 
     @property
@@ -109,7 +120,9 @@ class ServicePointForm(FlaskForm):
     unit_id = SelectField(_l("Unit"), coerce=int, validate_choice=False)
     government_level = SelectField(
         _l("Level of government"),
-        choices=[(level, GOVERNMENT_LEVEL_LABELS[level]) for level in GOVERNMENT_LEVELS],
+        choices=[
+            SelectChoice(level, GOVERNMENT_LEVEL_LABELS[level]) for level in GOVERNMENT_LEVELS
+        ],
     )
     procedure_ids = SelectMultipleField(
         _l("Procedures handled"),
@@ -121,10 +134,10 @@ class ServicePointForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.units = {unit.id: unit for unit in units}
         self.procedures = {procedure.id: procedure for procedure in procedures}
-        self.unit_id.choices = [(0, _l("Choose a unit"))] + [
-            (unit.id, f"{unit.code} {unit.name}") for unit in units
+        self.unit_id.choices = [SelectChoice(0, _l("Choose a unit"))] + [
+            SelectChoice(unit.id, f"{unit.code} {unit.name}") for unit in units
         ]
-        self.procedure_ids.choices = [(p.id, f"{p.code} {p.name}") for p in procedures]
+        self.procedure_ids.choices = [SelectChoice(p.id, f"{p.code} {p.name}") for p in procedures]
 
     @property
     def unit(self):
@@ -177,8 +190,8 @@ class WaveForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.versions = {version.id: version for version in versions}
         locale = str(get_locale())
-        self.questionnaire_id.choices = [(0, _l("Choose a questionnaire"))] + [
-            (v.id, f"{v.code} v{v.version} — {v.title(locale)}") for v in versions
+        self.questionnaire_id.choices = [SelectChoice(0, _l("Choose a questionnaire"))] + [
+            SelectChoice(v.id, f"{v.code} v{v.version} — {v.title(locale)}") for v in versions
         ]
 
     @property

@@ -87,11 +87,23 @@ def test_scan_answer_submit_is_stored_once(
     assert page.url.endswith(f"/thanks/{response_uuid}")
     assert_stored_once(live_server, response_uuid, before, {**answers, "COMMENT": COMMENT})
 
-    # Back and send again: the same thank-you page, nothing more stored.
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_back_and_send_again_stores_nothing_more(
+    live_server, new_phone, scanned_url, answers, javascript
+):
+    """The thank-you page, Back, Send again: the same thank-you page, still one response."""
+    page = new_phone(javascript=javascript)
+    before = live_server.count_responses()
+    page.goto(scanned_url)
+    response_uuid = issued_uuid(page)
+    fill(page, answers)
+    submit_and_see_thanks(page)
     page.go_back()
-    if page.locator('button[type="submit"]').count():
-        page.click('button[type="submit"]')
-        page.wait_for_url(re.compile(r"/thanks/"))
+    page.locator('button[type="submit"]').wait_for()
+    page.click('button[type="submit"]')
+    page.wait_for_url(re.compile(r"/thanks/"))
+    assert page.url.endswith(f"/thanks/{response_uuid}")
     assert live_server.count_responses() == before + 1
 
 
@@ -190,6 +202,12 @@ def test_form_on_a_phone_screenshot(live_server, phone, scanned_url, tmp_path_fa
     page.goto(scanned_url)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360, (
         "the form scrolls sideways on a 360 px wide phone"
+    )
+    assert page.locator("html").get_attribute("lang") == "vi"
+    text = page.inner_text("main")
+    assert "<span" not in text and "&lt;" not in text, "markup shown as text on the form"
+    assert page.inner_text('button[type="submit"]').strip() != "Send my answers", (
+        "the Vietnamese form shows the English send button: translations not compiled?"
     )
     folder = tmp_path_factory.mktemp("screenshots")
     page.screenshot(path=str(folder / "form-top.png"))

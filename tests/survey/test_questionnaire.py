@@ -1,0 +1,478 @@
+"""Questionnaire files: the shipped versions, load errors, answer checks, the CLI."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from flask import Flask
+
+from survey.questionnaire import (
+    AnswersError,
+    QuestionnaireError,
+    load_questionnaire,
+    parse_questionnaire,
+    shipped_questionnaires,
+)
+from survey.questionnaire_cli import questionnaire_cli
+
+SHIPPED = {path.name: path for path in shipped_questionnaires()}
+HOUSEHOLD = "sipas-household-2023.v1.yaml"
+DESK = "sipas-desk.v1.yaml"
+LIKERT = [
+    (1, "Rất không hài lòng", "Very dissatisfied"),
+    (2, "Không hài lòng", "Dissatisfied"),
+    (3, "Bình thường", "Neutral"),
+    (4, "Hài lòng", "Satisfied"),
+    (5, "Rất hài lòng", "Very satisfied"),
+]
+SERVICE = ("S-A", "S-B", "S-C", "S-D", "S-E")
+POLICY = ("P-A", "P-B", "P-C", "P-D")
+
+BASE = {
+    "code": "test-form",
+    "version": 1,
+    "kind": "desk",
+    "method": "test",
+    "title": {"vi": "Phiếu thử", "en": "Test form"},
+    "intro": {"vi": "Xin chào", "en": "Hello"},
+    "scales": {
+        "likert5": {
+            "kind": "likert5",
+            "options": [{"value": v, "vi": vi, "en": en} for v, vi, en in LIKERT],
+        },
+        "gender": {
+            "kind": "choice",
+            "options": [
+                {"value": 1, "vi": "Nam", "en": "Male"},
+                {"value": 2, "vi": "Nữ", "en": "Female"},
+            ],
+        },
+        "note": {"kind": "text", "max_length": 10},
+    },
+    "dimensions": [{"code": "S-A", "part": "service", "vi": "Tiếp cận dịch vụ", "en": "Access"}],
+    "sections": [
+        {
+            "code": "MAIN",
+            "vi": "Phần chính",
+            "en": "Main",
+            "scale": "likert5",
+            "items": [
+                {"code": "S-A1", "dimension": "S-A", "vi": "Biển hiệu rõ", "en": "Clear signs"},
+                {
+                    "code": "S-A0",
+                    "dimension": "S-A",
+                    "overall": True,
+                    "vi": "Nói chung",
+                    "en": "All",
+                },
+                {"code": "R-GENDER", "scale": "gender", "vi": "Giới tính", "en": "Gender"},
+                {
+                    "code": "R-NOTE",
+                    "scale": "note",
+                    "show_if": {"item": "R-GENDER", "in": [2]},
+                    "vi": "Ghi chú",
+                    "en": "Note",
+                },
+            ],
+        }
+    ],
+}
+
+
+def write(tmp_path: Path, data: dict, name: str = "form.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(QuestionnaireError) as caught:
+        load_questionnaire(path)
+    return caught.value.problems
+
+
+def items_of(data: dict) -> list[dict]:
+    return data["sections"][0]["items"]
+
+
+# --- the shipped files -------------------------------------------------------
+
+
+def test_both_forms_are_shipped():
+    assert {HOUSEHOLD, DESK} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_file_loads(name):
+    questionnaire = load_questionnaire(SHIPPED[name])
+    assert f"{questionnaire.code}.v{questionnaire.version}.yaml" == name
+    assert len(questionnaire.checksum) == 64
+    for item in questionnaire.items():
+        assert item.text.vi and item.text.en
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_satisfaction_scales_use_the_five_official_labels(name):
+    questionnaire = load_questionnaire(SHIPPED[name])
+    for item in questionnaire.items():
+        if item.scale.kind == "likert5":
+            labels = [(o.value, o.label.vi, o.label.en) for o in item.scale.options]
+            assert labels[:5] == LIKERT
+            assert item.scale.satisfied == {4, 5}
+
+
+def test_household_form_has_the_official_structure():
+    q = load_questionnaire(SHIPPED[HOUSEHOLD])
+    assert [d.code for d in q.dimensions] == [*POLICY, *SERVICE]
+    counts = {code: len(q.dimension_items(code)) for code in (*POLICY, *SERVICE)}
+    assert counts == {"P-A": 2, "P-B": 2, "P-C": 9, "P-D": 10} | {
+        "S-A": 3,
+        "S-B": 4,
+        "S-C": 5,
+        "S-D": 3,
+        "S-E": 3,
+    }
+    assert all(q.overall_item(code) is not None for code in (*POLICY, *SERVICE))
+    assert q.part_overall_item("policy").code == "P-0"
+    assert q.part_overall_item("service").code == "S-0"
+    assert len({item.area for item in q.dimension_items("P-C")}) == 9
+    assert "Confidence L" in q.item("S-C2").note and "Confidence L" in q.item("S-C5").note
+
+
+def test_household_form_has_perceptions_needs_and_respondent_block():
+    q = load_questionnaire(SHIPPED[HOUSEHOLD])
+    codes = [item.code for item in q.items()]
+    assert [c for c in codes if c.startswith("NEED-")] == [f"NEED-{n}" for n in range(1, 11)]
+    assert {f"PER-{n}" for n in range(1, 9)} <= {"-".join(c.split("-")[:2]) for c in codes}
+    assert {"R-GENDER", "R-AGE", "R-ETHNIC", "R-EDU", "R-OCC", "R-URBAN", "COMMENT"} <= set(codes)
+    assert q.item("PER-2").scale.kind == "multi"
+    assert q.item("R-ETHNIC-OTHER").show_if == ("R-ETHNIC", (2,))
+
+
+def test_desk_form_is_short_with_the_five_factors():
+    q = load_questionnaire(SHIPPED[DESK])
+    assert q.kind == "desk"
+    assert q.item("PROCEDURE").scale.kind == "procedure" and q.item("PROCEDURE").required
+    assert len(q.item("CHANNEL").scale.options) == 4
+    assert all(2 <= len(q.dimension_items(code)) <= 3 for code in SERVICE)
+    assert all(len(q.dimension_items(code)) == 1 for code in POLICY)
+    assert len(q.items()) <= 30
+    assert not any(item.required for item in q.items() if item.code.startswith(("R-", "P-")))
+    assert q.item("COMMENT").scale.max_length and not q.item("COMMENT").required
+
+
+def test_desk_form_offers_not_applicable_where_a_citizen_may_have_no_experience():
+    q = load_questionnaire(SHIPPED[DESK])
+    for code in ("S-B3", "S-D1", "S-D2", "S-E2"):
+        scale = q.item(code).scale
+        assert scale.not_applicable == 0 and scale.option(0).label.vi == "Không áp dụng"
+    assert q.item("S-C1").scale.not_applicable is None
+
+
+def test_text_falls_back_to_vietnamese():
+    q = load_questionnaire(SHIPPED[DESK])
+    assert q.title.get("en").startswith("Your views")
+    assert q.title.get("en_US") == q.title.en
+    assert q.title.get("fr") == q.title.vi
+
+
+def test_parse_questionnaire_reads_text_from_the_database():
+    text = SHIPPED[DESK].read_text(encoding="utf-8")
+    q = parse_questionnaire(text, source="wave 3")
+    assert q.checksum == load_questionnaire(SHIPPED[DESK]).checksum
+
+
+# --- load errors ---------------------------------------------------------------
+
+
+def test_minimal_file_loads(tmp_path):
+    q = load_questionnaire(write(tmp_path, BASE))
+    assert [item.code for item in q.items()] == ["S-A1", "S-A0", "R-GENDER", "R-NOTE"]
+    assert q.dimension_items("S-A", include_overall=True)[1].overall
+
+
+def _duplicate_code(d):
+    items_of(d)[2]["code"] = "S-A1"
+
+
+def _no_vi(d):
+    del items_of(d)[0]["vi"]
+
+
+def _no_en(d):
+    items_of(d)[0]["en"] = " "
+
+
+def _unknown_scale(d):
+    items_of(d)[0]["scale"] = "likert7"
+
+
+def _unknown_scale_kind(d):
+    d["scales"]["gender"]["kind"] = "radio"
+
+
+def _undeclared_dimension(d):
+    items_of(d)[0]["dimension"] = "S-Z"
+
+
+def _empty_dimension(d):
+    d["dimensions"].append({"code": "S-B", "part": "service", "vi": "Thủ tục", "en": "Procedure"})
+
+
+def _two_overall(d):
+    items_of(d).insert(
+        2, {"code": "S-A9", "dimension": "S-A", "overall": True, "vi": "Chung", "en": "All"}
+    )
+
+
+def _show_if_unknown(d):
+    items_of(d)[3]["show_if"]["item"] = "R-NOPE"
+
+
+def _show_if_later(d):
+    items_of(d)[0]["show_if"] = {"item": "R-GENDER", "in": [1]}
+
+
+def _show_if_bad_value(d):
+    items_of(d)[3]["show_if"]["in"] = [9]
+
+
+def _empty_options(d):
+    d["scales"]["gender"]["options"] = []
+
+
+def _version_zero(d):
+    d["version"] = 0
+
+
+def _version_text(d):
+    d["version"] = "one"
+
+
+def _no_diacritics(d):
+    items_of(d)[0]["vi"] = "Co bien hieu ro rang de thay"
+
+
+def _unknown_key(d):
+    items_of(d)[0]["requried"] = True
+
+
+def _bad_likert(d):
+    d["scales"]["likert5"]["options"].pop()
+
+
+def _text_without_limit(d):
+    del d["scales"]["note"]["max_length"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_duplicate_code, "item S-A1: duplicate item code"),
+        (_no_vi, "item S-A1: missing Vietnamese wording (vi)"),
+        (_no_en, "item S-A1: missing English wording (en)"),
+        (_unknown_scale, "item S-A1: unknown scale 'likert7'"),
+        (_unknown_scale_kind, "scale gender: unknown scale kind 'radio'"),
+        (_undeclared_dimension, "item S-A1: feeds dimension 'S-Z', which is not declared"),
+        (_empty_dimension, "dimension S-B: has no items"),
+        (_two_overall, "item S-A9: a second 'in general' item for S-A (the first is S-A0)"),
+        (_show_if_unknown, "item R-NOTE: show_if names item 'R-NOPE', which does not exist"),
+        (_show_if_later, "item S-A1: show_if names item 'R-GENDER', which comes later"),
+        (_show_if_bad_value, "item R-NOTE: show_if value 9 is not an option of item R-GENDER"),
+        (_empty_options, "scale gender options: must not be empty"),
+        (_version_zero, "version: 0 must be a whole number, 1 or more"),
+        (_version_text, "version: 'one' must be a whole number"),
+        (_no_diacritics, "item S-A1: Vietnamese wording has no diacritics"),
+        (_unknown_key, "item S-A1: unknown key 'requried'"),
+        (_bad_likert, "scale likert5: a likert5 scale has the options 1, 2, 3, 4, 5"),
+        (_text_without_limit, "scale note: a text scale needs max_length"),
+    ],
+)
+def test_load_error_names_file_item_and_problem(tmp_path, mutate, expected):
+    data = copy.deepcopy(BASE)
+    mutate(data)
+    path = write(tmp_path, data)
+    problems = problems_of(path)
+    assert any(p.startswith(f"{path}: ") and expected in p for p in problems), problems
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    data = copy.deepcopy(BASE)
+    del items_of(data)[2]["vi"]
+    _undeclared_dimension(data)
+    _show_if_bad_value(data)
+    _version_zero(data)
+    problems = problems_of(write(tmp_path, data))
+    assert [p.split(": ")[1] for p in problems] == [
+        "version",
+        "item S-A1",
+        "item R-GENDER",
+        "item R-NOTE",
+        "dimension S-A",  # S-A1 no longer feeds it
+    ]
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("code: x\nversion: 1\nsections:\n  - code: [unclosed\n", encoding="utf-8")
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}: line ") and "YAML syntax error" in problem
+
+
+def test_key_given_twice_is_refused(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("code: a\ncode: b\n", encoding="utf-8")
+    [problem] = problems_of(path)
+    assert "line 2" in problem and "duplicate key 'code'" in problem
+
+
+def test_version_must_match_the_file_name(tmp_path):
+    problems = problems_of(write(tmp_path, BASE, name="test-form.v2.yaml"))
+    assert any("version: is 1 but the file name says v2" in p for p in problems)
+
+
+def test_missing_file_is_a_problem(tmp_path):
+    [problem] = problems_of(tmp_path / "nope.yaml")
+    assert "nope.yaml: cannot read the file" in problem
+
+
+# --- answers -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def desk():
+    return load_questionnaire(SHIPPED[DESK])
+
+
+@pytest.fixture(scope="module")
+def household():
+    return load_questionnaire(SHIPPED[HOUSEHOLD])
+
+
+def desk_answers(**changes) -> dict:
+    answers = {item: "4" for item in ("S-A1", "S-A2", "S-A3", "S-B1", "S-B2", "S-C1", "S-C3")}
+    answers |= {"S-C4": "5", "S-B3": "0", "S-D1": "0", "S-D2": "0", "S-E1": "3", "S-E2": "0"}
+    answers |= {"PROCEDURE": "1.001", "CHANNEL": "1", "R-GENDER": "", "COMMENT": "  Tốt  "}
+    answers |= changes
+    return {code: value for code, value in answers.items() if value is not None}
+
+
+def test_complete_desk_answers_pass_and_are_typed(desk):
+    answers = desk_answers()
+    assert desk.validate_answers(answers, procedures={"1.001"}) == {}
+    cleaned = desk.clean_answers(answers, procedures={"1.001"})
+    assert cleaned["S-A1"] == 4 and cleaned["S-D1"] == 0 and cleaned["CHANNEL"] == 1
+    assert cleaned["PROCEDURE"] == "1.001" and cleaned["COMMENT"] == "Tốt"
+    assert "R-GENDER" not in cleaned
+
+
+@pytest.mark.parametrize(
+    ("changes", "item", "key"),
+    [
+        ({"S-A1": None}, "S-A1", "required"),
+        ({"CHANNEL": "  "}, "CHANNEL", "required"),
+        ({"S-A1": "6"}, "S-A1", "invalid_choice"),
+        ({"S-A1": "abc"}, "S-A1", "invalid_choice"),
+        ({"S-C1": "0"}, "S-C1", "invalid_choice"),
+        ({"S-A1": ["4", "5"]}, "S-A1", "invalid_choice"),
+        ({"R-AGE": "9"}, "R-AGE", "invalid_choice"),
+        ({"PROCEDURE": "9.999"}, "PROCEDURE", "invalid_choice"),
+        ({"COMMENT": "x" * 1001}, "COMMENT", "too_long"),
+        ({"S-Z9": "4"}, "S-Z9", "unknown_item"),
+    ],
+)
+def test_bad_desk_answer_is_caught(desk, changes, item, key):
+    errors = desk.validate_answers(desk_answers(**changes), procedures={"1.001"})
+    assert errors == {item: [key]}
+
+
+def test_any_procedure_is_accepted_without_a_list(desk):
+    assert desk.validate_answers(desk_answers(PROCEDURE="2.002")) == {}
+
+
+def test_answer_to_a_hidden_item_is_refused(household):
+    assert household.validate_answers({"R-ETHNIC": "1", "R-ETHNIC-OTHER": "Tày"}) == {
+        "R-ETHNIC-OTHER": ["not_shown"]
+    }
+    assert household.validate_answers({"R-ETHNIC": "2", "R-ETHNIC-OTHER": "Tày"}) == {}
+    assert household.validate_answers({"R-ETHNIC-OTHER": "Tày"}) == {
+        "R-ETHNIC-OTHER": ["not_shown"]
+    }
+
+
+def test_multi_select_answers(household):
+    cleaned = household.clean_answers({"PER-2": ["7", "1"], "PER-2-OTHER": "Tờ rơi"})
+    assert cleaned == {"PER-2": [1, 7], "PER-2-OTHER": "Tờ rơi"}
+    assert household.validate_answers({"PER-2": ["1", "8"]}) == {"PER-2": ["invalid_choice"]}
+    assert household.validate_answers({"PER-2": ["1"], "PER-2-OTHER": "x"}) == {
+        "PER-2-OTHER": ["not_shown"]
+    }
+
+
+def test_clean_answers_refuses_bad_answers(desk):
+    with pytest.raises(AnswersError) as caught:
+        desk.clean_answers(desk_answers(**{"S-A1": "7"}))
+    assert caught.value.errors["S-A1"] == ["invalid_choice"]
+
+
+# --- command line --------------------------------------------------------------
+
+
+@pytest.fixture
+def runner():
+    app = Flask(__name__)
+    app.cli.add_command(questionnaire_cli)
+    return app.test_cli_runner()
+
+
+@pytest.mark.parametrize("name", [HOUSEHOLD, DESK])
+def test_check_prints_a_summary(runner, name):
+    result = runner.invoke(args=["questionnaire", "check", str(SHIPPED[name])])
+    assert result.exit_code == 0, result.output
+    q = load_questionnaire(SHIPPED[name])
+    assert f"{q.code} version {q.version}" in result.output
+    assert f"{len(q.items())} items" in result.output
+    assert "S-A Tiếp cận dịch vụ / Access to services: " in result.output
+
+
+def test_check_prints_every_problem_and_fails(runner, tmp_path):
+    data = copy.deepcopy(BASE)
+    _no_vi(data)
+    _unknown_scale_kind(data)
+    path = write(tmp_path, data)
+    result = runner.invoke(args=["questionnaire", "check", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}: item S-A1: missing Vietnamese wording (vi)" in result.output
+    assert f"{path}: scale gender: unknown scale kind 'radio'" in result.output
+
+
+def test_check_reports_a_yaml_error(runner, tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("code: [x\n", encoding="utf-8")
+    result = runner.invoke(args=["questionnaire", "check", str(path)])
+    assert result.exit_code == 1 and "YAML syntax error" in result.output
+
+
+def test_list_shows_the_shipped_files(runner):
+    result = runner.invoke(args=["questionnaire", "list"])
+    assert result.exit_code == 0
+    assert "sipas-desk v1 (desk)" in result.output
+    assert "sipas-household-2023 v1 (household)" in result.output
+
+
+def test_text_answers_are_tidied(desk):
+    cleaned = desk.clean_answers(desk_answers(COMMENT="Tha\u0300nh\x00 cảm ơn\r\n"))
+    assert cleaned["COMMENT"] == "Thành cảm ơn"
+
+
+def test_a_list_of_one_is_accepted_for_a_single_answer(desk):
+    answers = {code: [value] for code, value in desk_answers().items()}
+    assert desk.validate_answers(answers, procedures={"1.001"}) == {}
+
+
+def test_numeric_scales_are_marked(desk):
+    assert desk.item("S-A1").scale.numeric
+    assert not desk.item("PROCEDURE").scale.numeric and not desk.item("COMMENT").scale.numeric
