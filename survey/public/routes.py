@@ -79,11 +79,11 @@ def questionnaire(code: str, sig: str):
             locale=str(get_locale()),
         )
         try:
-            response, _created = store_response(submission, answers)
+            store_response(submission, answers)
         except AnswersError as error:
             errors = error.errors
         else:
-            return redirect(url_for("public.thanks", response_uuid=response.uuid), code=303)
+            return redirect(url_for("public.thanks", response_uuid=submission.uuid), code=303)
     else:
         envelope.response_uuid.data = str(uuid.uuid4())
         envelope.wave.data = wave.code

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from survey.errors import UserError
 from survey.extensions import db
@@ -56,7 +57,9 @@ def open_wave_for(point: ServicePoint) -> Wave | None:
     )
     no_frame = ~select(FrameEntry.id).where(FrameEntry.wave_id == Wave.id).exists()
     waves = db.session.scalars(
-        select(Wave).where(Wave.status == "open", or_(in_frame.exists(), no_frame))
+        select(Wave)
+        .options(joinedload(Wave.questionnaire))
+        .where(Wave.status == "open", or_(in_frame.exists(), no_frame))
     ).all()
     waves = sorted(waves, key=lambda w: (w.questionnaire.kind == "desk", w.created_at, w.id))
     return waves[-1] if waves else None
@@ -115,7 +118,7 @@ def store_response(submission: Submission, answers: Mapping[str, object]) -> tup
         db.session.flush()
         rows = answer_rows(questionnaire, cleaned, response.id)
         if rows:
-            db.session.execute(insert(Answer), rows)
+            db.session.execute(insert(Answer.__table__), rows)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
