@@ -75,22 +75,6 @@ def procedure_codes(point: ServicePoint) -> dict[str, int]:
     return {code: procedure_id for code, procedure_id in rows}
 
 
-def visible_answers(questionnaire: Questionnaire, answers: Mapping[str, object]) -> dict:
-    """Drop answers to items whose skip condition is not met.
-
-    Without JavaScript every question is on the page, so a citizen may answer
-    one that does not apply; it is left out rather than refused.
-    """
-    kept = dict(answers)
-    for item in questionnaire.items():
-        if item.show_if and item.code in kept:
-            source, values = item.show_if
-            given = kept.get(source)
-            if given is None or str(given) not in {str(v) for v in values}:
-                del kept[item.code]
-    return kept
-
-
 def store_response(submission: Submission, answers: Mapping[str, object]) -> tuple[Response, bool]:
     """Validate and store one response; returns it and whether it is new.
 
@@ -102,9 +86,9 @@ def store_response(submission: Submission, answers: Mapping[str, object]) -> tup
         return existing, False
     questionnaire = questionnaire_of(submission.wave.questionnaire)
     procedures = procedure_codes(submission.service_point)
-    cleaned = questionnaire.clean_answers(
-        visible_answers(questionnaire, answers), procedures=procedures
-    )
+    # Without JavaScript every question is on the page, so a citizen may
+    # answer one that skip logic hides: it is left out rather than refused.
+    cleaned = questionnaire.clean_answers(questionnaire.drop_hidden(answers), procedures=procedures)
     response = Response(
         uuid=submission.uuid,
         wave_id=submission.wave.id,
