@@ -30,10 +30,7 @@ def as_names(value: str | Sequence[str] | None, name: str) -> tuple[str, ...]:
     """
     if value is None:
         return ()
-    if isinstance(value, str):
-        parts = [p.strip() for p in value.split(",")]
-    else:
-        parts = list(value)
+    parts = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
     if not parts or any(not isinstance(p, str) or not p for p in parts):
         raise ValueError(f"{name}: expected column names, got {value!r}")
     return tuple(parts)

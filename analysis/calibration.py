@@ -12,7 +12,12 @@ Three calibrations, as in R's ``survey`` package:
 
 Each returns a :class:`CalibratedDesign`: the same design with the new
 weights and a record of the calibration, so that the variance is the
-calibrated variance R gives. An estimator's weighted estimating function
+calibrated variance R gives. Given a
+:class:`~analysis.replicate.ReplicateDesign`, each returns a replicate
+design whose full weights and every replicate column are calibrated, as R
+does for a ``svyrep.design``; its replicate variance needs no adjustment.
+
+For a calibrated Taylor design, an estimator's weighted estimating function
 ``x = w z`` is replaced, before the usual Taylor variance, by its residual
 from the calibration variables (R ``svyrecvar`` with ``postStrata``):
 
@@ -25,15 +30,16 @@ from the calibration variables (R ``svyrecvar`` with ``postStrata``):
 * linear calibration takes the weighted least-squares residual on the
   calibration variables (weighted by the weights before calibration).
 
-:func:`calibrated_covariance` computes that variance; :meth:`CalibratedDesign.adjust_scores`
-does the replacement for any caller holding ``z``.
+:func:`calibrated_covariance` computes that variance;
+:meth:`CalibratedDesign.adjust_scores` does the replacement for any caller
+holding ``z``.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +47,7 @@ import pandas as pd
 
 from analysis._validate import as_names, check_columns, numeric_column
 from analysis.design import SurveyDesign
+from analysis.replicate import ReplicateDesign
 from analysis.variance import taylor_covariance
 
 __all__ = [
@@ -238,7 +245,9 @@ def calibrated_covariance(
     z : ndarray, shape (n,) or (n, k)
         Estimating functions, zero outside a domain.
     domain : ndarray of bool, optional
-        The domain's rows (see :func:`~analysis.variance.taylor_covariance`).
+        The domain's rows (see :func:`~analysis.variance.taylor_covariance`);
+        ignored for a calibrated design, whose domains keep every stratum
+        (calibration residuals are not zero outside the domain), as in R.
 
     Returns
     -------
@@ -247,25 +256,29 @@ def calibrated_covariance(
         ``postStrata``); for an uncalibrated design, the usual variance.
     """
     if isinstance(design, CalibratedDesign):
-        return taylor_covariance(design.uncalibrated_view(), design.adjust_scores(z), domain=domain)
+        # R's subset of a calibrated design keeps every row (weight zero
+        # outside), so every stratum stays in the design: ``domain`` is not used.
+        return taylor_covariance(design.uncalibrated_view(), design.adjust_scores(z))
     return taylor_covariance(design, z, domain=domain)
 
 
 # ------------------------------------------------------------------ calibrate
 def post_stratify(
-    design: SurveyDesign,
+    design: SurveyDesign | ReplicateDesign,
     strata: str | Sequence[str],
     population: Mapping[Hashable, float] | pd.Series,
     *,
     partial: bool = False,
     data: pd.DataFrame | None = None,
-) -> CalibratedDesign:
+) -> CalibratedDesign | ReplicateDesign:
     """Post-stratify a design to known population counts (R ``postStratify``).
 
     Parameters
     ----------
-    design : SurveyDesign
-        The design (possibly calibrated already; steps accumulate).
+    design : SurveyDesign or ReplicateDesign
+        The design (possibly calibrated already; steps accumulate). A
+        replicate design has its full weights and each replicate column
+        post-stratified, as R's ``postStratify`` of a ``svyrep.design``.
     strata : str or sequence of str
         Column(s) whose cells are the post-strata.
     population : mapping or Series
@@ -280,8 +293,9 @@ def post_stratify(
 
     Returns
     -------
-    CalibratedDesign
-        The weights of each cell sum to its population count.
+    CalibratedDesign or ReplicateDesign
+        The weights of each cell sum to its population count (a replicate
+        design for a replicate design).
 
     Raises
     ------
@@ -293,24 +307,30 @@ def post_stratify(
     frame = _data(design, data)
     columns = as_names(strata, "strata")
     codes, labels = _cells(frame, columns, "strata")
-    step = _post_stratify_step(design.weights, codes, labels, population, partial, "population")
+    name = ", ".join(columns)
+    step = _post_stratify_step(design.weights, codes, labels, population, partial, name)
+    if isinstance(design, ReplicateDesign):
+        counts = _population_counts(population, labels, name, partial)
+        reps = _post_stratify_matrix(design.repweights, codes, labels, counts, name)
+        return _replicate_with(design, step.new_weights, reps)
     return _with_step(design, step.new_weights, step)
 
 
 def rake(
-    design: SurveyDesign,
+    design: SurveyDesign | ReplicateDesign,
     margins: Mapping[str | tuple[str, ...], Mapping[Hashable, float] | pd.Series],
     *,
     max_iter: int = 10,
     epsilon: float = 1.0,
     data: pd.DataFrame | None = None,
-) -> CalibratedDesign:
+) -> CalibratedDesign | ReplicateDesign:
     """Rake a design to known margins by iterative post-stratification (R ``rake``).
 
     Parameters
     ----------
-    design : SurveyDesign
-        The design.
+    design : SurveyDesign or ReplicateDesign
+        The design; a replicate design has every replicate raked along with
+        the full weights (convergence is judged on the full weights), as R.
     margins : mapping
         For each margin, its column (or a tuple of columns for a joint
         margin) and the population count of each of its cells, as for
@@ -326,7 +346,7 @@ def rake(
 
     Returns
     -------
-    CalibratedDesign
+    CalibratedDesign or ReplicateDesign
         The weights after the last pass; :attr:`Raking.converged` tells
         whether the margins converged (a :class:`RuntimeWarning` is issued
         if not, as R warns).
@@ -351,6 +371,8 @@ def rake(
     joint, joint_labels = _cells(frame, all_columns, "margins")
     n_joint = len(joint_labels)
     weights = design.weights
+    replicate = isinstance(design, ReplicateDesign)
+    reps = design.repweights if replicate else None
     tol = epsilon * weights.sum() if epsilon < 1 else epsilon
     old_table = np.bincount(joint, weights=weights, minlength=n_joint)
     converged = False
@@ -362,6 +384,9 @@ def rake(
             step = _post_stratify_step(weights, codes, labels, population, False, name)
             steps.append(step)
             weights = step.new_weights
+            if reps is not None:
+                counts = _population_counts(population, labels, name, False)
+                reps = _post_stratify_matrix(reps, codes, labels, counts, name)
         new_table = np.bincount(joint, weights=weights, minlength=n_joint)
         delta = np.max(np.abs(old_table - new_table))
         passes += 1
@@ -373,23 +398,26 @@ def rake(
         warnings.warn(
             f"rake: the margins did not converge after {passes} passes", RuntimeWarning, 2
         )
+    if reps is not None:
+        return _replicate_with(design, weights, reps)
     raking = Raking(margins=tuple(steps), converged=converged, passes=passes)
     return _with_step(design, weights, raking)
 
 
 def calibrate(
-    design: SurveyDesign,
+    design: SurveyDesign | ReplicateDesign,
     population: Mapping[str, float | Mapping[Hashable, float] | pd.Series],
     *,
     intercept: float | None = None,
     data: pd.DataFrame | None = None,
-) -> CalibratedDesign:
+) -> CalibratedDesign | ReplicateDesign:
     """Linear (GREG) calibration to population totals (R ``calibrate(calfun="linear")``).
 
     Parameters
     ----------
-    design : SurveyDesign
-        The design.
+    design : SurveyDesign or ReplicateDesign
+        The design; for a replicate design each replicate column is
+        calibrated to the same totals, as R.
     population : mapping
         For each calibration column, its population total (a number: a
         numeric column) or the population count of each of its levels (a
@@ -402,7 +430,7 @@ def calibrate(
 
     Returns
     -------
-    CalibratedDesign
+    CalibratedDesign or ReplicateDesign
         Weights ``w g`` with ``g = 1 + X (X' W X)^+ (T - X' w)``, which
         reproduce the totals exactly. Linear calibration is unbounded, as in
         R; weights that come out negative are refused.
@@ -455,16 +483,30 @@ def calibrate(
     model = np.hstack(blocks)
     target_totals = np.asarray(totals)
     w = design.weights
+    g = _linear_g(model, w, target_totals, "population")
+    if isinstance(design, ReplicateDesign):
+        reps = np.column_stack(
+            [
+                design.repweights[:, r]
+                * _linear_g(model, design.repweights[:, r], target_totals, f"replicate {r + 1}")
+                for r in range(design.n_replicates)
+            ]
+        ).reshape(design.n, design.n_replicates)
+        return _replicate_with(design, w * g, reps)
+    step = LinearCalibration(model=model, columns=tuple(names), old_weights=w, g=g)
+    return _with_step(design, w * g, step)
+
+
+def _linear_g(model: np.ndarray, w: np.ndarray, totals: np.ndarray, name: str) -> np.ndarray:
+    """Linear calibration factors ``g = 1 + X (X' W X)^+ (T - X' w)``."""
     sample_totals = model.T @ w
     tmat = (model * w[:, None]).T @ model
-    lam = np.linalg.lstsq(tmat, target_totals - sample_totals, rcond=None)[0]
+    lam = np.linalg.lstsq(tmat, totals - sample_totals, rcond=None)[0]
     g = 1.0 + model @ lam
-    new_weights = w * g
-    achieved = model.T @ new_weights
-    if not np.allclose(achieved, target_totals, rtol=1e-8, atol=1e-8 * np.abs(target_totals).max()):
-        raise ValueError("population: the totals are inconsistent; no weights reproduce them")
-    step = LinearCalibration(model=model, columns=tuple(names), old_weights=w, g=g)
-    return _with_step(design, new_weights, step)
+    achieved = model.T @ (w * g)
+    if not np.allclose(achieved, totals, rtol=1e-8, atol=1e-8 * np.abs(totals).max()):
+        raise ValueError(f"{name}: the totals are inconsistent; no weights reproduce them")
+    return g
 
 
 # ----------------------------------------------------------------- diagnostics
@@ -500,13 +542,15 @@ class WeightDiagnostics:
     n_effective: float
 
 
-def weight_diagnostics(weights: SurveyDesign | np.ndarray | Sequence[float]) -> WeightDiagnostics:
+def weight_diagnostics(
+    weights: SurveyDesign | ReplicateDesign | np.ndarray | Sequence[float],
+) -> WeightDiagnostics:
     """Min, max, mean, CV, Kish design effect and effective sample size of weights.
 
     Parameters
     ----------
-    weights : SurveyDesign or array_like
-        A design (its weights are used) or the weights themselves.
+    weights : SurveyDesign, ReplicateDesign or array_like
+        A design (its full-sample weights are used) or the weights themselves.
 
     Returns
     -------
@@ -517,8 +561,9 @@ def weight_diagnostics(weights: SurveyDesign | np.ndarray | Sequence[float]) -> 
     ValueError
         No weights, missing or negative weights, or weights summing to 0.
     """
-    w = weights.weights if isinstance(weights, SurveyDesign) else np.asarray(weights, float)
-    w = np.asarray(w, dtype=float).ravel()
+    if isinstance(weights, SurveyDesign | ReplicateDesign):
+        weights = weights.weights
+    w = np.asarray(weights, dtype=float).ravel()
     if w.size == 0:
         raise ValueError("weights: no weights given")
     if not np.all(np.isfinite(w)):
@@ -543,9 +588,9 @@ def weight_diagnostics(weights: SurveyDesign | np.ndarray | Sequence[float]) -> 
 
 
 # -------------------------------------------------------------------- helpers
-def _data(design: SurveyDesign, data: pd.DataFrame | None) -> pd.DataFrame:
-    if not isinstance(design, SurveyDesign):
-        raise ValueError("design: expected a SurveyDesign")
+def _data(design: SurveyDesign | ReplicateDesign, data: pd.DataFrame | None) -> pd.DataFrame:
+    if not isinstance(design, SurveyDesign | ReplicateDesign):
+        raise ValueError("design: expected a SurveyDesign or a ReplicateDesign")
     frame = data if data is not None else design.data
     if frame is None:
         raise ValueError("data: the design has no data; pass data=")
@@ -619,6 +664,34 @@ def _post_stratify_step(
     return PostStratification(
         codes=codes, labels=labels, old_weights=weights, new_weights=new_weights
     )
+
+
+def _post_stratify_matrix(
+    weights: np.ndarray, codes: np.ndarray, labels: tuple, counts: np.ndarray, name: str
+) -> np.ndarray:
+    """Post-stratify each column of a weight matrix (the replicates) to ``counts``."""
+    sums = _group_sums(weights, codes, len(labels))
+    target = np.nan_to_num(counts)[:, None]
+    empty = (sums == 0) & (target > 0)
+    if empty.any():
+        cell, rep = (int(i[0]) for i in np.nonzero(empty))
+        raise ValueError(
+            f"{name}: cell {labels[cell]!r} has no weight in replicate {rep + 1}, so the "
+            "replicate cannot be calibrated"
+        )
+    factor = np.where(sums > 0, target / np.where(sums > 0, sums, 1.0), 0.0)
+    return weights * factor[codes]
+
+
+def _replicate_with(
+    design: ReplicateDesign, weights: np.ndarray, repweights: np.ndarray
+) -> ReplicateDesign:
+    if np.any(weights < 0) or np.any(repweights < 0):
+        raise ValueError(
+            "population: the calibration gave negative weights, which a design cannot hold; "
+            "post-stratify or rake instead, or calibrate on fewer totals"
+        )
+    return replace(design, weights=weights, repweights=repweights, degf=None)
 
 
 def _with_step(

@@ -21,7 +21,9 @@ covariance matrix, for every kind of design of this package:
   ``svrVar``).
 
 :func:`contrast` then gives the estimate, standard error, test statistic and
-two-sided p-value of one or several contrasts. It also accepts an
+two-sided p-value of one or several contrasts; :func:`nonlinear_contrast`
+does the same for a smooth function of the estimates (delta method, R's
+``svycontrast`` with an expression). It also accepts an
 :class:`~analysis.results.EstimateTable` (its covariance comes from
 :meth:`~analysis.results.EstimateTable.vcov`) or plain arrays.
 
@@ -36,7 +38,7 @@ instance when they are strata), and it is the correct value (R's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +60,7 @@ __all__ = [
     "JointEstimate",
     "contrast",
     "joint_estimate",
+    "nonlinear_contrast",
 ]
 
 _STATISTICS = ("mean", "total", "proportion", "ratio")
@@ -90,11 +93,16 @@ class JointEstimate:
     n : ndarray of int, shape (k,)
         Rows that entered each estimate.
     domain_df : ndarray of int, shape (k,)
-        Degrees of freedom of each estimate's domain (as R's ``svyby``
-        passes them); ``df`` for a replicate design.
+        Degrees of freedom of each estimate's domain, as R's ``svyby``
+        passes them: PSUs minus strata with a row in the domain, or for a
+        replicate design the rank of the domain's replicate weights minus
+        one.
     statistic : str
         ``"mean"``, ``"total"``, ``"proportion"``, ``"ratio"`` or
         ``"estimate"`` (made from arrays).
+    n_domain : ndarray of int, shape (k,), optional
+        Rows of each estimate's domain, answered or not (for the ``beta``
+        interval); ``n`` when not given.
     """
 
     labels: tuple[str, ...]
@@ -106,6 +114,7 @@ class JointEstimate:
     n: np.ndarray
     domain_df: np.ndarray
     statistic: str = "estimate"
+    n_domain: np.ndarray | None = None
 
     @property
     def se(self) -> np.ndarray:
@@ -125,10 +134,19 @@ class JointEstimate:
                     deff=None,
                     n=int(self.n[i]),
                     statistic=self.statistic,
+                    n_domain=int(self.n[i] if self.n_domain is None else self.n_domain[i]),
                 )
                 for i in range(len(self.labels))
             )
         )
+
+    def to_result(self) -> Estimate | EstimateTable:
+        """One :class:`~analysis.results.Estimate` if there is a single estimate
+        without domain, else :meth:`to_table` (as the estimators return)."""
+        table = self.to_table()
+        if len(table) == 1 and self.domains[0] is None:
+            return table[0]
+        return table
 
     def contrast(self, coefficients: Any, *, names: Sequence[str] | None = None) -> Any:
         """Shortcut for :func:`contrast` of these estimates."""
@@ -305,7 +323,9 @@ def contrast(
         Covariance of array estimates.
     df : int, optional
         Degrees of freedom for the t test; by default those of the
-        estimates (the design's), none for arrays.
+        estimates: the design's for a JointEstimate, the estimates' own if
+        they all agree for a table (domains of different sizes do not: give
+        the design's, ``design.df``), none for arrays.
     names : sequence of str, optional
         Names of the contrasts (default ``"contrast"`` for one; the mapping
         keys or ``"contrast1"``, ... for several).
@@ -361,6 +381,83 @@ def contrast(
     if single:
         return items[0]
     return ContrastTable(items, cov)
+
+
+def nonlinear_contrast(
+    estimates: JointEstimate | EstimateTable | Estimate | Sequence[float] | np.ndarray,
+    function: Callable[[Mapping[str, float]], float],
+    *,
+    gradient: Callable[[Mapping[str, float]], Sequence[float] | Mapping[str, float]] | None = None,
+    covariance: np.ndarray | None = None,
+    df: int | None = None,
+    name: str = "contrast",
+) -> Contrast:
+    """A smooth function of estimates, with its delta-method standard error.
+
+    R's ``svycontrast(stat, quote(expression))``: the estimate is
+    ``f(theta)`` and its variance ``g' V g`` with ``g`` the gradient of
+    ``f`` at ``theta``.
+
+    Parameters
+    ----------
+    estimates : JointEstimate, EstimateTable, Estimate or array_like
+        As for :func:`contrast`.
+    function : callable
+        Receives a mapping ``label -> estimate`` (see
+        :attr:`JointEstimate.labels`) and returns a number, e.g.
+        ``lambda e: (e["E"] - e["H"]) / e["H"]``.
+    gradient : callable, optional
+        Receives the same mapping and returns the partial derivatives, as a
+        vector (one per estimate) or a mapping ``label -> derivative``
+        (others 0). By default central finite differences with a step of
+        ``1e-5`` times each estimate (relative error about 1e-10).
+    covariance : ndarray, optional
+        Covariance of array estimates.
+    df : int, optional
+        Degrees of freedom for the t test (see :func:`contrast`).
+    name : str, default "contrast"
+        Name of the result.
+
+    Returns
+    -------
+    Contrast
+
+    Raises
+    ------
+    ValueError
+        If ``function`` does not return a finite number or the gradient has
+        the wrong length.
+    """
+    joint = _as_joint(estimates, covariance, df)
+    theta = joint.estimate
+    labels = joint.labels
+
+    def evaluate(values: np.ndarray) -> float:
+        try:
+            result = float(function(dict(zip(labels, values.tolist(), strict=True))))
+        except KeyError as exc:
+            known = ", ".join(repr(lab) for lab in labels)
+            raise ValueError(
+                f"function: no estimate is called {exc} (estimates: {known})"
+            ) from None
+        return result
+
+    value = evaluate(theta)
+    if not np.isfinite(value):
+        raise ValueError(f"function: returned {value} at the estimates")
+    if gradient is not None:
+        given = gradient(dict(zip(labels, theta.tolist(), strict=True)))
+        grad = _coefficient_row(given, labels, "gradient")
+    else:
+        grad = np.empty(theta.shape[0])
+        for i in range(theta.shape[0]):
+            step = 1e-5 * max(abs(theta[i]), 1e-8)
+            up, down = theta.copy(), theta.copy()
+            up[i] += step
+            down[i] -= step
+            grad[i] = (evaluate(up) - evaluate(down)) / (2.0 * step)
+    joint_value = JointEstimate.from_arrays([value], grad @ joint.covariance @ grad, df=joint.df)
+    return contrast(joint_value, [1.0], df=df, names=[name])
 
 
 def _as_joint(estimates: Any, covariance: np.ndarray | None, df: int | None) -> JointEstimate:
@@ -533,7 +630,12 @@ def joint_estimate(
         answered = answered & den.notna().all(axis=1).to_numpy()
     names, num = _columns(frame, statistic, answered)
     if statistic == "ratio":
-        denom = np.column_stack([_numeric(den[c], str(c), "denominator") for c in den.columns])
+        denom = np.column_stack(
+            [
+                _numeric(den.iloc[:, j], str(den.columns[j]), "denominator")
+                for j in range(den.shape[1])
+            ]
+        )
         names = [f"{a}/{b}" for a, b in zip(frame.columns, den.columns, strict=True)]
     else:
         denom = np.ones_like(num)
@@ -561,6 +663,8 @@ def joint_estimate(
             dom_labels.append(label)
     counts = np.bincount(codes[codes >= 0], minlength=n_dom)
     n = np.repeat(counts, n_var)
+    in_domain = dom.codes >= 0
+    n_domain = np.repeat(np.bincount(dom.codes[in_domain], minlength=n_dom), n_var)
 
     if isinstance(design, ReplicateDesign):
         if big_den is None:
@@ -568,7 +672,10 @@ def joint_estimate(
         else:
             est, cov = replicate_covariance(design, ratio_statistic(big_num, big_den))
         df = design.df
-        domain_df = np.full(len(labels), df)
+        per_domain = np.array(
+            [design.domain_df(dom.codes == d) for d in range(n_dom)] if by is not None else [df]
+        )
+        domain_df = np.repeat(per_domain, n_var)
     else:
         w = design.weights
         if big_den is None:
@@ -595,6 +702,7 @@ def joint_estimate(
         n=n,
         domain_df=domain_df,
         statistic=statistic,
+        n_domain=n_domain,
     )
 
 

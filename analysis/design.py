@@ -9,8 +9,8 @@ new weights (:meth:`SurveyDesign.with_weights`).
 The conventions follow R's ``survey::svydesign``:
 
 * PSU ids must each belong to one stratum unless ``nest=True``, in which case
-  they are relative to their stratum; later-stage ids must each belong to one
-  cluster of the stage before (or are relative to it with ``nest=True``).
+  they are relative to their stratum; later-stage ids are always relative to
+  their cluster of the stage before (R takes their interaction).
 * Without PSUs every row is its own PSU.
 * Finite population corrections are given per stage, either as population
   counts (some value > 1) or as sampling fractions (all values <= 1); they are
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
@@ -37,7 +37,7 @@ __all__ = ["LonelyPSU", "SurveyDesign", "StageInfo"]
 _STAGE_NAMES = ("PSU", "SSU", "TSU")
 
 
-class LonelyPSU(str, Enum):
+class LonelyPSU(StrEnum):
     """What to do with a stratum that has a single PSU (R ``survey.lonely.psu``).
 
     Attributes
@@ -250,17 +250,17 @@ class SurveyDesign:
         if not psu_cols:
             clusters.append(np.arange(n, dtype=np.intp))
         parent = strata_codes
-        parent_labels = strata_labels
         for stage, col in enumerate(psu_cols):
             codes, labels = _factorize(data[col], "psu", col)
-            parent_kind = "strata" if stage == 0 else f"{_stage_name(stage - 1)}s"
-            if not nest:
-                _check_nested(
-                    codes, labels, parent, parent_labels, _stage_name(stage), parent_kind, col
-                )
+            # Later-stage ids are always relative to their parent cluster, as R
+            # makes them (the interaction of the ids of all stages so far).
+            if stage == 0 and not nest:
+                _check_nested(codes, labels, parent, strata_labels, "PSU", "strata", col)
             clusters.append(_combine(parent, codes))
             parent = clusters[-1]
-            parent_labels = None
+
+        if n and int(clusters[0].max()) == 0 and not (nest and strata is not None):
+            raise ValueError("psu: the design has only one PSU; variances cannot be estimated")
 
         design_fpc: list[np.ndarray | None] = []
         if fpc_cols:

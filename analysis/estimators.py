@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ import pandas as pd
 
 from analysis.design import SurveyDesign
 from analysis.results import Estimate, EstimateTable, _Linearization
-from analysis.variance import DomainVariance
+from analysis.variance import DomainVariance, taylor_covariance
 
 __all__ = ["Domains", "domains", "mean", "proportion", "ratio", "total"]
 
@@ -102,12 +103,19 @@ def domains(design: SurveyDesign, by: ByArg = None) -> Domains:
         level_values.append(levels)
     sizes = [max(len(v), 1) for v in level_values]
     valid_and_weighted = valid & (design.weights != 0)
-    keys = np.unique(codes[valid_and_weighted])
+    n_keys = int(np.prod(sizes, dtype=np.float64))
     out = np.full(n, -1, dtype=np.intp)
-    pos = np.searchsorted(keys, codes)
-    hit = valid & (pos < keys.shape[0])
-    hit[hit] = keys[pos[hit]] == codes[hit]
-    out[hit] = pos[hit]
+    if n_keys <= max(4 * n, 1 << 20):
+        keys = np.flatnonzero(np.bincount(codes[valid_and_weighted], minlength=n_keys))
+        lookup = np.full(n_keys, -1, dtype=np.intp)
+        lookup[keys] = np.arange(keys.shape[0])
+        out[valid] = lookup[codes[valid]]
+    else:
+        keys = np.unique(codes[valid_and_weighted])
+        pos = np.searchsorted(keys, codes)
+        hit = valid & (pos < keys.shape[0])
+        hit[hit] = keys[pos[hit]] == codes[hit]
+        out[hit] = pos[hit]
     labels = []
     for key in keys:
         idx = np.unravel_index(int(key), sizes)
@@ -153,6 +161,8 @@ def _require_data(design: SurveyDesign, name: str) -> pd.DataFrame:
 
 def _values(design: SurveyDesign, y: Any, name: str | None, arg: str) -> tuple[pd.Series, str]:
     """The variable as a Series of length n, and its name."""
+    if not isinstance(design, SurveyDesign):
+        raise TypeError(f"design: expected a SurveyDesign, got {type(design).__name__}")
     if isinstance(y, str):
         data = _require_data(design, arg)
         if y not in data.columns:
@@ -217,7 +227,7 @@ class _Context:
     n_domain: np.ndarray  # (D,) rows of the domain
     any_missing: np.ndarray  # (D,) bool
     df: np.ndarray  # (D,)
-    variance: DomainVariance
+    variance: DomainVariance | _CalibratedVariance
 
     @classmethod
     def build(cls, design: SurveyDesign, by: ByArg, answered: np.ndarray) -> _Context:
@@ -228,7 +238,13 @@ class _Context:
         n_answered = np.bincount(codes[codes >= 0], minlength=d)
         nz = codes[(codes >= 0) & (design.weights != 0)]
         n_nonzero = np.bincount(nz, minlength=d)
-        n_domain = np.bincount(dom.codes[in_dom], minlength=d)
+        if _is_calibrated(design):
+            # R's subset of a calibrated design keeps every row (weight zero).
+            n_domain = np.full(d, design.n)
+            variance: DomainVariance | _CalibratedVariance = _CalibratedVariance(design, codes, d)
+        else:
+            n_domain = np.bincount(dom.codes[in_dom], minlength=d)
+            variance = DomainVariance(design, codes, d)
         any_missing = np.bincount(dom.codes[in_dom & ~answered], minlength=d) > 0
         df = _domain_df(design, dom.codes, d)
         return cls(
@@ -241,37 +257,69 @@ class _Context:
             n_domain,
             any_missing,
             df,
-            DomainVariance(design, codes, d),
+            variance,
         )
+
+    @cached_property
+    def slot(self) -> np.ndarray:
+        """``codes + 1``: 0 for rows outside every answered domain."""
+        return self.codes + 1
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Weighted domain sums of ``values`` over answered rows."""
-        keep = self.codes >= 0
-        return np.bincount(
-            self.codes[keep],
-            weights=(values * self.design.weights)[keep],
-            minlength=self.dom.count,
-        )
+        weighted = values * self.design.weights
+        return np.bincount(self.slot, weights=weighted, minlength=self.dom.count + 1)[1:]
 
-    def per_row(self, per_domain: np.ndarray) -> np.ndarray:
-        """Broadcast a per-domain array to rows (0 outside the answered domain rows)."""
-        out = np.zeros(self.design.n)
-        keep = self.codes >= 0
-        out[keep] = per_domain[self.codes[keep]]
-        return out
+    def per_row(self, per_domain: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """Broadcast a per-domain array to rows (``fill`` outside the answered domain rows)."""
+        return np.concatenate([[fill], per_domain])[self.slot]
+
+
+def _is_calibrated(design: SurveyDesign) -> bool:
+    """Whether the design carries a calibration (``analysis.calibration.CalibratedDesign``)."""
+    return hasattr(design, "adjust_scores") and hasattr(design, "uncalibrated_view")
+
+
+class _CalibratedVariance:
+    """Domain variances of a calibrated design: dense domain columns, calibration residuals.
+
+    The calibration residuals mix rows across domains, so each domain's
+    estimating function is adjusted as a whole column (R's ``svyrecvar`` with
+    ``postStrata``), and every stratum stays in the design (R keeps all rows
+    of a calibrated design in ``subset``).
+    """
+
+    def __init__(self, design: SurveyDesign, codes: np.ndarray, n_domains: int) -> None:
+        self.design = design
+        self.codes = codes
+        self.n_domains = n_domains
+
+    def variances(self, z: np.ndarray) -> np.ndarray:
+        inside = self.codes[:, None] == np.arange(self.n_domains)[None, :]
+        columns = np.where(inside, np.asarray(z, dtype=float)[:, None], 0.0)
+        adjusted = self.design.adjust_scores(columns)  # type: ignore[attr-defined]
+        view = self.design.uncalibrated_view()  # type: ignore[attr-defined]
+        return np.diag(taylor_covariance(view, adjusted)).copy()
 
 
 def _domain_df(design: SurveyDesign, codes: np.ndarray, n_domains: int) -> np.ndarray:
     """PSUs minus strata per domain, counting rows with non-zero weight (R ``degf``)."""
-    keep = (codes >= 0) & (design.weights != 0)
-    c = codes[keep].astype(np.int64)
-    d = max(n_domains, 1)
     stage = design.stages[0]
-    psu_pairs = np.unique(stage.units[keep].astype(np.int64) * d + c)
-    strata_pairs = np.unique(stage.groups[keep].astype(np.int64) * d + c)
-    return np.bincount(psu_pairs % d, minlength=n_domains) - np.bincount(
-        strata_pairs % d, minlength=n_domains
-    )
+    width = n_domains + 1
+    slot = np.where(design.weights != 0, codes + 1, 0)
+    counts = []
+    for ids, size in (
+        (stage.units, stage.unit_group.shape[0]),
+        (stage.groups, stage.n_units.shape[0]),
+    ):
+        if size * width <= max(4 * design.n, 1 << 22):
+            present = np.bincount(ids * width + slot, minlength=size * width).reshape(size, width)
+            counts.append((present[:, 1:] > 0).sum(axis=0))
+        else:
+            keep = slot > 0
+            pairs = np.unique(ids[keep].astype(np.int64) * width + slot[keep])
+            counts.append(np.bincount(pairs % width - 1, minlength=n_domains))
+    return counts[0] - counts[1]
 
 
 def _srs_variance(ctx: _Context, z_centred: np.ndarray, wsum: np.ndarray) -> np.ndarray:
@@ -300,7 +348,7 @@ def _finish(
     for d, label in enumerate(ctx.dom.labels):
         for j, var in enumerate(variables):
             est, v, deff = estimates[j, d], variances[j, d], deffs[j, d]
-            if not na_rm and ctx.any_missing[d]:
+            if ctx.n_answered[d] == 0 or (not na_rm and ctx.any_missing[d]):
                 est, v, deff = np.nan, np.nan, np.nan
             out.append(
                 Estimate(
@@ -339,10 +387,10 @@ def _mean_of_columns(
             y = np.where(ctx.answered, columns[:, j], 0.0)
             m = ctx.sums(y) / wsum
             centred = np.where(ctx.codes >= 0, y - ctx.per_row(m), 0.0)
-            zj = centred / ctx.per_row(np.where(wsum > 0, wsum, 1.0))
+            zj = centred / ctx.per_row(np.where(wsum > 0, wsum, 1.0), fill=1.0)
             v = ctx.variance.variances(zj)
-            vsrs = _srs_variance(ctx, centred, wsum) * (wsum - ctx.n_nonzero) / (
-                wsum * ctx.n_nonzero
+            vsrs = (
+                _srs_variance(ctx, centred, wsum) * (wsum - ctx.n_nonzero) / (wsum * ctx.n_nonzero)
             )
             vsrs = np.where(wsum < ctx.n_nonzero, np.nan, vsrs)
             est[j], var[j], deff[j] = m, v, v / vsrs
@@ -516,9 +564,7 @@ def proportion(
         variables = [f"{label}={_level_name(lev)}" for lev in levels]
     ctx = _Context.build(design, by, answered)
     est, var, deff, z = _mean_of_columns(ctx, columns, "proportion")
-    return _finish(
-        ctx, "proportion", variables, est, var, deff, z, na_rm, by is None and indicator
-    )
+    return _finish(ctx, "proportion", variables, est, var, deff, z, na_rm, by is None and indicator)
 
 
 def _is_indicator(series: pd.Series) -> bool:
@@ -578,10 +624,12 @@ def ratio(
     with np.errstate(divide="ignore", invalid="ignore"):
         ytot, xtot = ctx.sums(y0), ctx.sums(x0)
         r = ytot / xtot
-        z = np.where(inside, (y0 - ctx.per_row(r) * x0) / ctx.per_row(xtot), 0.0)
+        z = np.where(inside, (y0 - ctx.per_row(r) * x0) / ctx.per_row(xtot, fill=1.0), 0.0)
         var = ctx.variance.variances(z)
         centred = np.where(inside, z - ctx.per_row(ctx.sums(z) / wsum), 0.0)
         nobs = ctx.n_nonzero
         vsrs = _srs_variance(ctx, centred, wsum) * wsum**2 * (wsum - nobs) / (wsum * nobs)
         deff = var / vsrs
-    return _finish(ctx, "ratio", [label], r[None], var[None], deff[None], z[:, None], na_rm, by is None)
+    return _finish(
+        ctx, "ratio", [label], r[None], var[None], deff[None], z[:, None], na_rm, by is None
+    )

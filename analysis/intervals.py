@@ -26,7 +26,7 @@ Survey Methodology 24, 193-201.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +61,7 @@ class ConfidenceInterval:
     level: float = 0.95
     method: str = "wald"
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[float]:
         """Unpack as ``low, high``."""
         yield self.low
         yield self.high

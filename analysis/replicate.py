@@ -96,7 +96,8 @@ class ReplicateDesign:
         Full-sample weights, >= 0.
     repweights : ndarray of float, shape (n, R)
         Replicate weights, as full weights (R's ``combined.weights=TRUE``):
-        the weight of each row in each replicate.
+        the weight of each row in each replicate. They may be negative (some
+        calibrated replicate weights are), as R allows.
     scale : float
         Overall multiplier of the variance.
     rscales : ndarray of float, shape (R,)
@@ -149,8 +150,6 @@ class ReplicateDesign:
             raise ValueError(f"repweights: expected shape ({n}, R), got {rep.shape}")
         if not np.all(np.isfinite(rep)):
             raise ValueError("repweights: missing or infinite values")
-        if np.any(rep < 0):
-            raise ValueError("repweights: negative values")
         scale = float(self.scale)
         if not np.isfinite(scale) or scale < 0:
             raise ValueError(f"scale: expected a finite number >= 0, got {self.scale!r}")
@@ -244,6 +243,8 @@ class ReplicateDesign:
         w = numeric_column(data, weights, "weights")
         if np.isnan(w).any():
             raise ValueError(f"weights: column '{weights}' has missing values")
+        if (w < 0).any():
+            raise ValueError(f"weights: column '{weights}' has negative values")
         columns = _replicate_columns(data, repweights)
         rep = np.column_stack([numeric_column(data, c, "repweights") for c in columns])
         if np.isnan(rep).any():
@@ -257,6 +258,8 @@ class ReplicateDesign:
                 raise ValueError("rho: required with type='Fay'")
             scale = 1.0 / (n_rep * (1.0 - rho) ** 2)
         elif kind is ReplicateType.BOOTSTRAP and scale is None:
+            if n_rep < 2:
+                raise ValueError("repweights: the bootstrap needs at least 2 replicate columns")
             scale = bootstrap_average / (n_rep - 1)
         elif kind is ReplicateType.JK1 and scale is None:
             scale = (n_rep - 1) / n_rep if combined_weights else 1.0 / rep[:, 0].max()
@@ -316,6 +319,28 @@ class ReplicateDesign:
         if self.degf is not None:
             return int(self.degf)
         return _rank(self.repweights) - 1
+
+    def domain_df(self, mask: np.ndarray | None) -> int:
+        """Degrees of freedom of the design restricted to the rows of ``mask``.
+
+        R's ``degf`` of ``subset(design, mask)``, as ``svyby`` passes it: the
+        rank of the domain's replicate weights minus one.
+
+        Parameters
+        ----------
+        mask : ndarray of bool, shape (n,), or None
+            The domain's rows; ``None`` for the whole design (:attr:`df`).
+
+        Returns
+        -------
+        int
+        """
+        if mask is None:
+            return self.df
+        rows = np.asarray(mask, dtype=bool)
+        if rows.shape != (self.n,):
+            raise ValueError(f"mask: expected {self.n} values, got shape {rows.shape}")
+        return _rank(self.repweights[rows]) - 1
 
     # ------------------------------------------------------------- variance
     def weight_matrix(self) -> np.ndarray:
@@ -409,17 +434,29 @@ def replicate_covariance(
     The mean of ``y`` (``W.T @ y / W.sum(0)``) is
     ``replicate_covariance(design, ratio_statistic(y, np.ones_like(y)))``.
     """
-    theta = np.asarray(statistic(design.weight_matrix()), dtype=float)
-    if theta.ndim == 1:
-        theta = theta[:, None]
-    if theta.ndim != 2 or theta.shape[0] != design.n_replicates + 1:
+    # two calls rather than one on the stacked (n, 1 + R) matrix: no copy of
+    # the replicate weights
+    full = _call(statistic, design.weights[:, None], 1)[0]
+    reps = _call(statistic, design.repweights, design.n_replicates)
+    if reps.shape[1] != full.shape[0]:
         raise ValueError(
-            f"statistic: expected {design.n_replicates + 1} rows of estimates "
-            f"(one per weight column), got shape {theta.shape}"
+            f"statistic: {full.shape[0]} estimates with the full weights but "
+            f"{reps.shape[1]} with the replicates"
         )
-    full = theta[0]
-    cov = replicate_variance(full, theta[1:], design.scale, design.rscales, mse=design.mse)
+    cov = replicate_variance(full, reps, design.scale, design.rscales, mse=design.mse)
     return full, cov
+
+
+def _call(statistic: Statistic, weights: np.ndarray, m: int) -> np.ndarray:
+    theta = np.asarray(statistic(weights), dtype=float)
+    if theta.ndim == 1:
+        theta = theta[:, None] if m > 1 or theta.shape[0] == 1 else theta[None, :]
+    if theta.ndim != 2 or theta.shape[0] != m:
+        raise ValueError(
+            f"statistic: expected {m} rows of estimates (one per weight column), "
+            f"got shape {theta.shape}"
+        )
+    return theta
 
 
 def total_statistic(values: np.ndarray) -> Statistic:
@@ -527,6 +564,10 @@ def as_replicate(
       ``certainty`` and ``average`` give no replicate (``average`` rescales
       by PSUs over replicates), ``adjust`` gives one replicate that drops
       the stratum and multiplies all other rows by ``H/(H-1)``.
+    * A calibrated design's replicates are not calibrated again (R's
+      ``as.svrepdesign`` does not either): make the replicate design first
+      and calibrate it (:func:`analysis.calibration.post_stratify` and the
+      others accept a replicate design).
     * Bootstrap: in each replicate and stratum, ``n_h`` PSUs are drawn with
       replacement (with fpc: ``n_h`` without replacement from the PSUs
       repeated to ``N_h``), and each PSU's weights are multiplied by the

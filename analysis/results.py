@@ -219,7 +219,11 @@ class EstimateTable(Sequence[Estimate]):
         lin = self._linear
         z = lin.z[:, lin.column]
         inside = (lin.domain[None, :] < 0) | (lin.codes[:, None] == lin.domain[None, :])
-        return taylor_covariance(lin.design, np.where(inside, z, 0.0))
+        z = np.where(inside, z, 0.0)
+        design = lin.design
+        if hasattr(design, "adjust_scores") and hasattr(design, "uncalibrated_view"):
+            return taylor_covariance(design.uncalibrated_view(), design.adjust_scores(z))
+        return taylor_covariance(design, z)
 
 
 def as_table(result: Estimate | EstimateTable) -> EstimateTable:

@@ -25,6 +25,7 @@ are left out (as R's ``subset`` leaves them out, which matters only for the
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from analysis.design import LonelyPSU, SurveyDesign
 
@@ -129,14 +130,27 @@ def taylor_covariance(
             stage=s,
             group_weights=multiplier,
             per_group=True,
-            )
+        )
         cov = cov + sub_cov
         multiplier = (multiplier * stage.n_units / stage.pop_units)[stage.unit_group]
     return cov
 
 
 def taylor_se(design: SurveyDesign, z: np.ndarray, *, domain: np.ndarray | None = None) -> float:
-    """Standard error of the estimated total ``sum_i w_i z_i`` for one-dimensional ``z``."""
+    """Standard error of the estimated total ``sum_i w_i z_i``.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    z : ndarray, shape (n,)
+        Estimating function, zero outside a domain.
+    domain : ndarray of bool, optional
+        The domain's rows (see :func:`taylor_covariance`).
+
+    Returns
+    -------
+    float
+    """
     cov = taylor_covariance(design, z, domain=domain)
     return float(np.sqrt(cov[0, 0]))
 
@@ -203,9 +217,7 @@ def stratified_covariance(
         n_units = np.bincount(unit_group, minlength=n_groups)
     n_units = np.asarray(n_units, dtype=float)
     n_groups = n_units.shape[0]
-    pop = (
-        np.full(n_groups, np.inf) if pop_units is None else np.asarray(pop_units, dtype=float)
-    )
+    pop = np.full(n_groups, np.inf) if pop_units is None else np.asarray(pop_units, dtype=float)
     present = np.ones(n_groups, dtype=bool) if present is None else np.asarray(present, bool)
     k = totals.shape[1]
 
@@ -254,10 +266,13 @@ def stratified_covariance(
 
 
 def _unit_totals(x: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:
-    out = np.empty((n_units, x.shape[1]))
-    for j in range(x.shape[1]):
-        out[:, j] = np.bincount(units, weights=x[:, j], minlength=n_units)
-    return out
+    if x.shape[1] == 1:
+        return np.bincount(units, weights=x[:, 0], minlength=n_units)[:, None]
+    indicator = sparse.csr_matrix(
+        (np.ones(units.shape[0]), (units, np.arange(units.shape[0]))),
+        shape=(n_units, units.shape[0]),
+    )
+    return np.asarray(indicator @ x)
 
 
 def _present(groups: np.ndarray, rows: np.ndarray | None, n_groups: int) -> np.ndarray:
@@ -280,8 +295,10 @@ class DomainVariance:
     the variance of ``sum_{i in d} w_i z_i`` for every domain ``d`` — the
     diagonal of :func:`taylor_covariance` applied to the columns
     ``z * (codes == d)`` with ``domain=(codes == d)`` — in one pass over the
-    rows. The (unit, domain) pair structure is computed once, so many
-    variables over the same domains cost one ``bincount`` each.
+    rows. The (unit, domain) structure is computed once, so many variables
+    over the same domains cost one ``bincount`` each. Few domains use dense
+    (unit x domain) arrays; many domains (e.g. one per desk) use only the
+    (unit, domain) pairs that occur.
 
     Parameters
     ----------
@@ -293,29 +310,39 @@ class DomainVariance:
     """
 
     def __init__(self, design: SurveyDesign, codes: np.ndarray, n_domains: int) -> None:
-        codes = np.asarray(codes, dtype=np.intp)
         self.design = design
         self.n_domains = int(n_domains)
-        self.keep = np.flatnonzero(codes >= 0)
-        self.weights = design.weights[self.keep]
-        c = codes[self.keep].astype(np.int64)
-        d = max(self.n_domains, 1)
-        self._stages = []
+        slot = np.asarray(codes, dtype=np.intp) + 1  # 0: in no domain
+        width = self.n_domains + 1
+        self._stages: list[tuple] = []
+        dense_limit = max(4 * design.n, 1 << 22)
         for stage in design.stages:
-            u = stage.units[self.keep].astype(np.int64)
+            n_units = stage.unit_group.shape[0]
+            n_groups = stage.n_units.shape[0]
+            if n_units * width <= dense_limit and n_groups * width <= dense_limit:
+                key = stage.units * width + slot
+                counts = np.bincount(stage.groups * width + slot, minlength=n_groups * width)
+                present = counts.reshape(n_groups, width)[:, 1:] > 0
+                self._stages.append(("dense", stage, key, present))
+                continue
+            keep = np.flatnonzero(slot > 0)
+            c = (slot[keep] - 1).astype(np.int64)
+            d = max(self.n_domains, 1)
+            u = stage.units[keep].astype(np.int64)
             pair_key, row_pair = np.unique(u * d + c, return_inverse=True)
-            pair_unit = pair_key // d
-            pair_domain = pair_key % d
-            pair_group = stage.unit_group[pair_unit].astype(np.int64)
-            gkey, pair_gpair = np.unique(pair_group * d + pair_domain, return_inverse=True)
+            pair_group = stage.unit_group[pair_key // d].astype(np.int64)
+            gkey, pair_gpair = np.unique(pair_group * d + pair_key % d, return_inverse=True)
+            pair_gpair = pair_gpair.ravel()
             self._stages.append(
                 (
+                    "pairs",
                     stage,
+                    keep,
                     row_pair.ravel(),
-                    pair_gpair.ravel(),
+                    pair_gpair,
                     gkey // d,
                     gkey % d,
-                    np.bincount(pair_gpair.ravel(), minlength=gkey.shape[0]),
+                    np.bincount(pair_gpair, minlength=gkey.shape[0]),
                 )
             )
 
@@ -334,28 +361,31 @@ class DomainVariance:
         """
         design = self.design
         policy = design.lonely_psu
-        x = np.asarray(z, dtype=float)[self.keep] * self.weights
+        x = np.asarray(z, dtype=float) * design.weights
         out = np.zeros(self.n_domains)
         multiplier = None
         has_fpc = any(f is not None for f in design.fpc)
-        for s, (stage, row_pair, pair_gpair, g_group, g_domain, g_count) in enumerate(
-            self._stages, start=1
-        ):
+        for s, entry in enumerate(self._stages, start=1):
             if s > 1 and (not has_fpc or multiplier is None or not (multiplier > 0).any()):
                 break
+            stage = entry[1]
             n_units = stage.n_units.astype(float)
             pop = stage.pop_units
-            f = np.where(np.isinf(pop), 1.0, (pop - n_units) / np.where(np.isinf(pop), 1.0, pop))
+            finite = ~np.isinf(pop)
+            f = np.where(finite, (pop - n_units) / np.where(finite, pop, 1.0), 1.0)
             self_rep = f < _SELF_REPRESENTING
             many = n_units > 1
             scale = np.where(many, f * n_units / np.where(many, n_units - 1, 1.0), f)
             scale[self_rep] = 0.0
-            if multiplier is not None:
-                scale = scale * multiplier
-
             lonely_group = (n_units == 1) & ~self_rep
             if multiplier is not None:
+                scale = scale * multiplier
                 lonely_group &= multiplier > 0
+            centre = ~(lonely_group & (policy is LonelyPSU.ADJUST))
+            if entry[0] == "dense":
+                g_group, g_domain, ss = self._dense_ss(entry, x, n_units, centre)
+            else:
+                g_group, g_domain, ss = self._pair_ss(entry, x, n_units, centre)
             lonely = lonely_group[g_group]
             if policy is LonelyPSU.FAIL and lonely.any():
                 g = int(g_group[np.flatnonzero(lonely)[0]])
@@ -364,15 +394,6 @@ class DomainVariance:
                     f"{where} has only one PSU at stage {s}; choose a lonely_psu policy "
                     "(remove, adjust, average, certainty)"
                 )
-            pair_total = np.bincount(row_pair, weights=x, minlength=pair_gpair.shape[0])
-            g_sum = np.bincount(pair_gpair, weights=pair_total, minlength=g_group.shape[0])
-            g_n = n_units[g_group]
-            g_mean = g_sum / g_n
-            if policy is LonelyPSU.ADJUST:
-                g_mean = np.where(lonely, 0.0, g_mean)
-            dev = pair_total - g_mean[pair_gpair]
-            ss = np.bincount(pair_gpair, weights=dev * dev, minlength=g_group.shape[0])
-            ss += (g_n - g_count) * g_mean * g_mean
             contrib = scale[g_group] * ss
             averaged = lonely & (policy is LonelyPSU.AVERAGE)
             contrib[averaged] = 0.0
@@ -381,18 +402,48 @@ class DomainVariance:
                 bad = np.bincount(g_domain, weights=averaged, minlength=self.n_domains)
                 if s == 1:
                     n_strata = np.bincount(g_domain, minlength=self.n_domains)
-                    n_ok = n_strata - bad
                     with np.errstate(divide="ignore", invalid="ignore"):
-                        var = var * np.where(bad > 0, n_strata / n_ok, 1.0)
+                        var = var * np.where(bad > 0, n_strata / (n_strata - bad), 1.0)
                 else:
                     var = np.where(bad > 0, np.nan, var)
             out += var
-            multiplier = (
-                (n_units / pop)[stage.unit_group]
-                if multiplier is None
-                else (multiplier * n_units / pop)[stage.unit_group]
-            )
+            step = (n_units / pop)[stage.unit_group]
+            multiplier = step if multiplier is None else multiplier[stage.unit_group] * step
         return out
+
+    def _dense_ss(
+        self, entry: tuple, x: np.ndarray, n_units: np.ndarray, centre: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Centred sums of squares per present (group, domain), from dense arrays."""
+        _, stage, key, present = entry
+        width = self.n_domains + 1
+        n_u = stage.unit_group.shape[0]
+        n_g = present.shape[0]
+        totals = np.bincount(key, weights=x, minlength=n_u * width).reshape(n_u, width)[:, 1:]
+        cell = (stage.unit_group[:, None] * self.n_domains + np.arange(self.n_domains)).ravel()
+        size = n_g * self.n_domains
+        group_sum = np.bincount(cell, weights=totals.ravel(), minlength=size)
+        mean = group_sum.reshape(n_g, -1) / np.where(n_units > 0, n_units, 1.0)[:, None]
+        mean[~centre] = 0.0
+        dev = totals - mean[stage.unit_group]
+        ss = np.bincount(cell, weights=(dev * dev).ravel(), minlength=size).reshape(n_g, -1)
+        g_group, g_domain = np.nonzero(present)
+        return g_group, g_domain, ss[g_group, g_domain]
+
+    def _pair_ss(
+        self, entry: tuple, x: np.ndarray, n_units: np.ndarray, centre: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Centred sums of squares per present (group, domain), from occurring pairs."""
+        _, stage, keep, row_pair, pair_gpair, g_group, g_domain, g_count = entry
+        pair_total = np.bincount(row_pair, weights=x[keep], minlength=pair_gpair.shape[0])
+        g_sum = np.bincount(pair_gpair, weights=pair_total, minlength=g_group.shape[0])
+        g_n = n_units[g_group]
+        g_mean = np.where(centre[g_group], g_sum / g_n, 0.0)
+        dev = pair_total - g_mean[pair_gpair]
+        ss = np.bincount(pair_gpair, weights=dev * dev, minlength=g_group.shape[0])
+        # units of the group without a row in the domain: total 0, deviation -mean
+        ss += (g_n - g_count) * g_mean * g_mean
+        return g_group, g_domain, ss
 
 
 def domain_variances(

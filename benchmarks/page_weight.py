@@ -15,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gzip
 import re
 import sys
 import tempfile
@@ -33,12 +34,14 @@ class References(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.urls: list[str] = []
+        self.has_icon = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attrs_dict = dict(attrs)
         wanted = None
         if tag == "link":
             rel = (attrs_dict.get("rel") or "").lower().split()
+            self.has_icon = self.has_icon or "icon" in rel
             if {"stylesheet", "icon", "preload", "modulepreload", "manifest"} & set(rel):
                 wanted = attrs_dict.get("href")
         elif tag in ("script", "img", "source", "input", "iframe"):
@@ -86,7 +89,13 @@ def measure(lang: str) -> list[tuple[str, int, str]]:
         page_url = f"{url}?lang={lang}"
         rows = [fetch(client, page_url)]
         seen = {page_url}
-        queue = [urljoin(page_url, u) for u in parse_references(rows[0][2])]
+        references = References()
+        references.feed(rows[0][2])
+        queue = [urljoin(page_url, u) for u in references.urls]
+        if not references.has_icon:
+            # Browsers ask for /favicon.ico by themselves; a 404 page is downloaded too.
+            rows.append(fetch(client, urljoin(page_url, "/favicon.ico"), any_status=True))
+            seen.add(rows[-1][0])
         while queue:
             resource = queue.pop(0)
             if resource in seen or urlsplit(resource).netloc not in ("", "localhost"):
@@ -103,20 +112,14 @@ def measure(lang: str) -> list[tuple[str, int, str]]:
     return rows
 
 
-def fetch(client, url: str) -> tuple[str, int, str]:
+def fetch(client, url: str, *, any_status: bool = False) -> tuple[str, int, str]:
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     response = client.get(path)
     body = response.get_data()
-    if response.status_code != 200:
+    if response.status_code != 200 and not any_status:
         return url, -1, f"status {response.status_code}"
     return url, len(body), body.decode("utf-8", "replace")
-
-
-def parse_references(html: str) -> list[str]:
-    parser = References()
-    parser.feed(html)
-    return parser.urls
 
 
 def main() -> int:
@@ -125,12 +128,14 @@ def main() -> int:
     args = parser.parse_args()
     rows = measure(args.lang)
     total = sum(size for _, size, _ in rows if size > 0)
+    compressed = sum(len(gzip.compress(body.encode())) for _, size, body in rows if size > 0)
     problems = [(url, note) for url, size, note in rows if size < 0]
-    width = max(len(urlsplit(url).path) for url, _, _ in rows)
+    width = max(30, *(len(urlsplit(url).path) for url, _, _ in rows))
     for url, size, note in rows:
         shown = f"{size:>8,}" if size >= 0 else f"{'-':>8}  {note}"
         print(f"{urlsplit(url).path:<{width}}  {shown}")
     print(f"{'total (uncompressed)':<{width}}  {total:>8,}   budget {BUDGET:,} bytes")
+    print(f"{'total (gzip, for information)':<{width}}  {compressed:>8,}")
     if problems:
         print(f"FAIL: {len(problems)} resource(s) could not be loaded")
     if total > BUDGET:

@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -73,8 +75,8 @@ def main() -> int:
     desks = desk_forms(database_url, f"http://{HOST}:{args.port}")
     print(f"{len(desks)} desks; questionnaire {desks[0].questionnaire.code}", flush=True)
     before = stored_uuids(database_url)
-    with gunicorn(env, args.port, args.workers, args.worker_class, args.threads):
-        result = asyncio.run(load(desks, args))
+    with gunicorn(env, args.port, args.workers, args.worker_class, args.threads) as server:
+        result = asyncio.run(load(desks, args, server.pid))
     return report(result, database_url, before, args)
 
 
@@ -169,7 +171,8 @@ def gunicorn(env: dict[str, str], port: int, workers: int, worker_class: str, th
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}",
         "--workers", str(workers), "--worker-class", worker_class,
-        "--threads", str(threads), "--log-level", "warning", "survey:create_app()",
+        "--threads", str(threads), "--preload", "--log-level", "warning",
+        "survey:create_app()",
     ]  # fmt: skip
     print(f"gunicorn: {workers} {worker_class} workers x {threads} threads", flush=True)
     with tempfile.TemporaryFile("w+") as log:
@@ -191,16 +194,20 @@ def gunicorn(env: dict[str, str], port: int, workers: int, worker_class: str, th
 
 
 def wait_listening(process: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + 30
+    """Wait until gunicorn answers HTTP (its workers have booted)."""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit("gunicorn exited before listening (its log follows)")
+            raise SystemExit("gunicorn exited before answering (its log follows)")
         try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return
+            connection = http.client.HTTPConnection(HOST, port, timeout=5)
+            connection.request("GET", "/")
+            connection.getresponse().read()
+            connection.close()
+            return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit("gunicorn did not start listening within 30 s")
+    raise SystemExit("gunicorn did not answer within 60 s")
 
 
 # --- what to post --------------------------------------------------------------
@@ -269,8 +276,10 @@ def random_answers(desk: DeskForm, rng: random.Random) -> dict[str, str]:
     return answers
 
 
-def form_body(answers: dict[str, object], csrf_token: str, response_uuid: str) -> bytes:
-    pairs = [("csrf_token", csrf_token), ("response_uuid", response_uuid)]
+def form_body(answers: dict[str, object], hidden: dict[str, str], response_uuid: str) -> bytes:
+    """The form as a browser sends it: its hidden fields, a fresh UUID, the answers."""
+    pairs = [(name, value) for name, value in hidden.items() if name != "response_uuid"]
+    pairs.append(("response_uuid", response_uuid))
     for code, value in answers.items():
         for one in value if isinstance(value, list) else [value]:
             pairs.append((code, str(one)))
@@ -290,6 +299,8 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     answers_sent: int = 0
+    cpu_before: dict[str, float] = field(default_factory=dict)
+    cpu_after: dict[str, float] = field(default_factory=dict)
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -335,12 +346,13 @@ class Phone:
         return int(status_line.split()[1]), headers, content
 
 
-def hidden_value(html: str, name: str) -> str | None:
+def hidden_fields(html: str) -> dict[str, str]:
+    fields = {}
     for tag in INPUT_RE.findall(html):
         attrs = dict(ATTR_RE.findall(tag))
-        if attrs.get("name") == name:
-            return unescape(attrs.get("value", ""))
-    return None
+        if attrs.get("type") == "hidden" and "name" in attrs:
+            fields[attrs["name"]] = unescape(attrs.get("value", ""))
+    return fields
 
 
 async def client(number: int, desks, args, result: Result, start: asyncio.Event, ready) -> None:
@@ -348,14 +360,13 @@ async def client(number: int, desks, args, result: Result, start: asyncio.Event,
     desk = desks[number % len(desks)]
     phone = Phone(args.port)
     try:
-        status, _, page = await asyncio.wait_for(phone.request("GET", desk.url), REQUEST_TIMEOUT)
+        status, _, page = await asyncio.wait_for(phone.request("GET", desk.url), 60)
     except (OSError, TimeoutError) as error:
         result.error(f"GET {type(error).__name__}")
         ready()
         return
-    html = page.decode("utf-8", "replace")
-    csrf_token = hidden_value(html, "csrf_token")
-    if status != 200 or csrf_token is None or hidden_value(html, "response_uuid") is None:
+    hidden = hidden_fields(page.decode("utf-8", "replace"))
+    if status != 200 or not {"csrf_token", "response_uuid"} <= hidden.keys():
         result.error(f"GET status {status} or form without csrf_token/response_uuid")
         ready()
         return
@@ -364,7 +375,7 @@ async def client(number: int, desks, args, result: Result, start: asyncio.Event,
     while time.monotonic() < result.deadline and len(result.latencies) < MAX_SUBMISSIONS:
         response_uuid = str(uuid.uuid4())
         answers = random_answers(desk, rng)
-        body = form_body(answers, csrf_token, response_uuid)
+        body = form_body(answers, hidden, response_uuid)
         sent = time.perf_counter()
         try:
             status, headers, _ = await asyncio.wait_for(
@@ -385,7 +396,7 @@ async def client(number: int, desks, args, result: Result, start: asyncio.Event,
             result.error(f"POST status {status}")
 
 
-async def load(desks: list[DeskForm], args) -> Result:
+async def load(desks: list[DeskForm], args, server_pid: int) -> Result:
     result = Result()
     start = asyncio.Event()
     waiting = args.clients
@@ -396,6 +407,7 @@ async def load(desks: list[DeskForm], args) -> Result:
         if waiting == 0:
             result.deadline = time.monotonic() + args.seconds
             result.started = time.perf_counter()
+            result.cpu_before = cpu_snapshot(server_pid)
             start.set()
 
     tasks = [
@@ -404,7 +416,34 @@ async def load(desks: list[DeskForm], args) -> Result:
     ]
     await asyncio.gather(*tasks)
     result.seconds = time.perf_counter() - result.started
+    result.cpu_after = cpu_snapshot(server_pid)
     return result
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the app (gunicorn and workers), PostgreSQL, and this script.
+
+    Read from /proc, so that the cost of one submission can be told apart from
+    whatever else the machine is doing. Empty where /proc is not there.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = {"app": 0.0, "postgres": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if pid == server_pid or int(fields[1]) == server_pid:
+            totals["app"] += seconds
+        elif name.startswith("postgres"):
+            totals["postgres"] += seconds
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    totals["load generator"] = usage.ru_utime + usage.ru_stime
+    return totals
 
 
 # --- the report ------------------------------------------------------------------
@@ -459,6 +498,10 @@ def report(result: Result, database_url: str, before: set[str], args) -> int:
     print(f"latency p50             {p50:.1f} ms")
     print(f"latency p99             {p99:.1f} ms   (target < {TARGET_P99_MS:.0f})")
     print(f"errors                  {sum(result.errors.values())} {result.errors or ''}")
+    accepted = max(len(result.acknowledged), 1)
+    for name, after in result.cpu_after.items():
+        used = after - result.cpu_before.get(name, 0.0)
+        print(f"CPU {name:<20}{used:6.1f} s = {used / accepted * 1000:5.2f} ms per submission")
     print(f"responses stored        {len(new)}")
     print(f"answers stored/sent     {answers}/{result.answers_sent}")
     print(f"acknowledged, not found {len(lost)}")

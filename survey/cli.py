@@ -21,9 +21,13 @@ qr_cli = AppGroup("qr", help="QR codes for the service points.")
 @user_cli.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
-@click.password_option(prompt="Password", help="Asked for; never put it on the command line.")
-def create_user(email: str, role: str, password: str) -> None:
-    """Create a user who signs in with EMAIL; the password is asked for."""
+def create_user(email: str, role: str) -> None:
+    """Create a user who signs in with EMAIL; the password is asked for, twice.
+
+    There is deliberately no --password option: a password on the command
+    line ends up in the shell history and the process list.
+    """
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     from survey.services.users import create_user as create
 
     try:

@@ -27,6 +27,8 @@ LIKERT5_VALUES = (1, 2, 3, 4, 5)
 CODE_MAX_LENGTH = 32  # Answer.item_code is a String(32)
 PROCEDURE_CODE_MAX_LENGTH = 64
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
+QUESTIONNAIRE_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # String(64) in the database
+TITLE_MAX_LENGTH = 300  # String(300) in the database
 SCALE_CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FILE_NAME_RE = re.compile(r"^(?P<code>.+)\.v(?P<version>\d+)\.ya?ml$")
 
@@ -35,7 +37,7 @@ TOP_KEYS |= {"scales", "dimensions", "sections"}
 TOP_REQUIRED = ("code", "version", "kind", "method", "title", "intro", "scales", "sections")
 SCALE_KEYS = {"kind", "options", "satisfied", "not_applicable", "max_length", "note"}
 OPTION_KEYS = {"value", "vi", "en"}
-NAMED_KEYS = {"code", "vi", "en", "part", "note"}  # dimensions and areas
+NAMED_KEYS = {"code", "vi", "en", "note"}  # dimensions (and part) and areas
 SECTION_KEYS = {"code", "vi", "en", "intro", "scale", "required", "items", "note"}
 ITEM_KEYS = {"code", "vi", "en", "scale", "required", "dimension", "part", "overall"}
 ITEM_KEYS |= {"show_if", "help", "note", "area"}
@@ -106,8 +108,11 @@ class Scale:
         """The option value that ``raw`` (as submitted, e.g. "4") stands for, or None."""
         if isinstance(raw, bool) or not isinstance(raw, str | int):
             return None
-        wanted = str(raw).strip()
-        return next((o.value for o in self.options if str(o.value) == wanted), None)
+        return self._by_text.get(str(raw).strip())
+
+    @cached_property
+    def _by_text(self) -> dict[str, int | str]:
+        return {str(option.value): option.value for option in self.options}
 
 
 @dataclass(frozen=True)
@@ -189,7 +194,9 @@ class Questionnaire:
                 return dimension
         raise KeyError(code)
 
-    def dimension_items(self, dimension_code: str, *, include_overall: bool = False) -> tuple:
+    def dimension_items(
+        self, dimension_code: str, *, include_overall: bool = False
+    ) -> tuple[Item, ...]:
         """The items feeding a dimension; its "in general" item only if asked for."""
         return tuple(
             item
@@ -225,6 +232,21 @@ class Questionnaire:
         """
         return _check_answers(self, answers, procedures)[0]
 
+    def drop_hidden(self, answers: Mapping[str, object]) -> dict[str, object]:
+        """``answers`` without those to items that skip logic hides (a page without
+        JavaScript shows every question; an answer that does not apply can be dropped
+        instead of refused)."""
+        kept = dict(answers)
+        typed: dict[str, object] = {}
+        for item in self._items:
+            if not _is_shown(item, typed):
+                kept.pop(item.code, None)
+            elif item.scale.options and not _is_blank(kept.get(item.code)):
+                error, value = _check_answer(item, kept[item.code], True, None)
+                if error is None:
+                    typed[item.code] = value
+        return kept
+
     def clean_answers(
         self, answers: Mapping[str, object], *, procedures: Collection[str] | None = None
     ) -> dict[str, int | str | list]:
@@ -252,7 +274,7 @@ def parse_questionnaire(data: str | bytes, *, source: str = "<text>") -> Questio
     """Validate a questionnaire from its text (e.g. the definition kept in the database)."""
     raw_bytes = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        raw = yaml.load(raw_bytes, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
+        raw = yaml.load(raw_bytes, Loader=_StrictLoader)  # a SafeLoader: no Python objects
     except yaml.YAMLError as error:
         raise QuestionnaireError([f"{source}: {_yaml_problem(error)}"]) from error
     parser = _Parser(source)
@@ -267,13 +289,15 @@ def shipped_questionnaires() -> list[Path]:
     return sorted(SHIPPED_DIR.glob("*.yaml"))
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a key given twice in one mapping."""
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """A SafeLoader (libyaml's, when there is one) refusing a key given twice in a mapping."""
 
-    def construct_mapping(self, node, deep=False):  # noqa: ANN001, ANN201
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool | None):
+                continue  # an unhashable key: the SafeLoader itself refuses it
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -406,9 +430,7 @@ class _Parser:
 
     def header(self, raw: Mapping) -> dict:
         code = raw.get("code")
-        if "code" in raw and not (
-            isinstance(code, str) and re.match(r"^[a-z0-9][a-z0-9-]*$", code)
-        ):
+        if "code" in raw and not (isinstance(code, str) and QUESTIONNAIRE_CODE_RE.match(code)):
             self.problem("code", f"{code!r} must be lower-case letters, digits and hyphens")
         kind = raw.get("kind")
         if "kind" in raw and kind not in KINDS:
@@ -416,12 +438,15 @@ class _Parser:
         method = raw.get("method")
         if "method" in raw and not (isinstance(method, str) and method.strip()):
             self.problem("method", "must name the method, e.g. 'QĐ 1001/QĐ-BNV'")
+        title = self.text(raw["title"], "top level", "title") if "title" in raw else None
+        if title and max(len(title.vi), len(title.en)) > TITLE_MAX_LENGTH:
+            self.problem("title", f"longer than {TITLE_MAX_LENGTH} characters")
         return {
             "code": code,
             "version": self.version(raw),
             "kind": kind,
             "method": method,
-            "title": self.text(raw["title"], "top level", "title") if "title" in raw else None,
+            "title": title,
             "intro": self.text(raw["intro"], "top level", "intro") if "intro" in raw else None,
         }
 
@@ -460,7 +485,7 @@ class _Parser:
             return None
         self.unknown_keys(raw, SCALE_KEYS, where)
         kind = raw.get("kind")
-        if kind not in SCALE_KINDS:
+        if not isinstance(kind, str) or kind not in SCALE_KINDS:
             self.problem(where, f"unknown scale kind {kind!r} (one of {', '.join(SCALE_KINDS)})")
             return None
         options = self.options(raw, kind, where)
@@ -497,7 +522,7 @@ class _Parser:
         if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
             self.problem(where, f"value {value!r} must be a whole number or a short text")
             return None
-        return Option(value, label) if label else None
+        return Option(value, label or Text("", ""))  # a missing label is already reported
 
     def check_option_values(self, kind: str, values: tuple, not_applicable: object, where: str):
         shown = [str(v) for v in values]
@@ -543,7 +568,8 @@ class _Parser:
 
     # -- dimensions and areas --
 
-    def named_list(self, raw: object, what: str) -> list[tuple[str, dict, Text | None]]:
+    def named_list(self, raw: object, what: str, keys: set[str]) -> list[tuple[str, dict, Text]]:
+        """Declared dimensions or areas: ``(code, body, name)`` for each usable one."""
         found = []
         codes: set[str] = set()
         for position, body in enumerate(self.sequence(raw, what, empty_ok=True), 1):
@@ -552,29 +578,28 @@ class _Parser:
                 continue
             code = self.code(body, where)
             where = f"{what[:-1]} {code}" if code else where
-            self.unknown_keys(body, NAMED_KEYS, where)
+            self.unknown_keys(body, keys, where)
+            name = self.wording(body, where, "name")
             if code in codes:
                 self.problem(where, "declared twice")
-                continue
-            codes.add(code)
-            found.append((code, body, self.wording(body, where, "name")))
+            elif code:
+                codes.add(code)
+                found.append((code, body, name or Text("", "")))  # a missing name is reported
         return found
 
     def dimensions(self, raw: object) -> dict[str, Dimension]:
         dimensions = {}
-        for code, body, name in self.named_list(raw, "dimensions"):
+        for code, body, name in self.named_list(raw, "dimensions", NAMED_KEYS | {"part"}):
             part = body.get("part")
             if part not in PARTS:
                 self.problem(f"dimension {code}", f"part {part!r} is not one of {', '.join(PARTS)}")
-            elif code and name:
+            else:
                 dimensions[code] = Dimension(code, part, name)
         return dimensions
 
     def areas(self, raw: object) -> dict[str, Area]:
         return {
-            code: Area(code, name)
-            for code, _body, name in self.named_list(raw, "areas")
-            if code and name
+            code: Area(code, name) for code, _, name in self.named_list(raw, "areas", NAMED_KEYS)
         }
 
     # -- sections and items --
@@ -617,9 +642,9 @@ class _Parser:
             item = self.item(body, f"{where} item #{position}", defaults, context)
             if item is not None:
                 items.append(item)
-        if code is None or title is None:
+        if code is None:
             return None
-        return Section(code, title, intro, tuple(items))
+        return Section(code, title or Text("", ""), intro, tuple(items))  # title: reported
 
     def item(self, raw: object, where: str, defaults: dict, context: dict) -> Item | None:
         if self.mapping(raw, where) is None:
@@ -657,7 +682,7 @@ class _Parser:
         if name is None:
             self.problem(where, "no scale given (on the item or its section)")
             return None
-        if name not in scales:
+        if not isinstance(name, str) or name not in scales:
             known = ", ".join(sorted(scales)) or "none"
             self.problem(where, f"unknown scale {name!r} (declared scales: {known})")
             return None
@@ -665,7 +690,7 @@ class _Parser:
 
     def item_area(self, raw: Mapping, where: str, areas) -> str | None:
         area = raw.get("area")
-        if area is not None and area not in areas:
+        if area is not None and (not isinstance(area, str) or area not in areas):
             self.problem(where, f"area {area!r} is not declared under areas")
             return None
         return area
@@ -674,14 +699,16 @@ class _Parser:
         """The dimension and part an item feeds, checked against its scale and overall flag."""
         dimension, part = raw.get("dimension"), raw.get("part")
         dimensions = context["dimensions"]
-        if dimension is not None and dimension not in dimensions:
+        if dimension is not None and (
+            not isinstance(dimension, str) or dimension not in dimensions
+        ):
             self.problem(where, f"feeds dimension {dimension!r}, which is not declared")
             return {"dimension": None, "part": None}
         if dimension is not None:
             if part is not None and part != dimensions[dimension].part:
                 self.problem(where, f"part {part!r} differs from its dimension's part")
             part = dimensions[dimension].part
-        elif part is not None and part not in PARTS:
+        elif part is not None and (not isinstance(part, str) or part not in PARTS):
             self.problem(where, f"part {part!r} is not one of {', '.join(PARTS)}")
         elif part is not None and not fields["overall"]:
             self.problem(where, "part without dimension is only for a part's 'in general' item")
@@ -706,6 +733,9 @@ class _Parser:
         return self.show_if_target(target, values, code, where)
 
     def show_if_target(self, target: object, values: list, code, where: str) -> tuple | None:
+        if not isinstance(target, str):
+            self.problem(where, "show_if needs 'item', the code of an earlier item")
+            return None
         if target in self.broken:
             return None
         if target not in self.items:

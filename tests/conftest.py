@@ -48,6 +48,8 @@ def _test_config(database_url: str, instance) -> dict:
         "RATELIMIT_ENABLED": False,
         "PUBLIC_URL": "http://localhost",
         "INSTANCE": str(instance),
+        # Full-strength hashing is tested in test_auth; elsewhere it only slows tests down.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 

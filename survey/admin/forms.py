@@ -156,6 +156,23 @@ class ServicePointForm(FlaskForm):
             raise ValidationError(_l("Choose the unit the desk belongs to."))
 
 
+class DeskProceduresForm(FlaskForm):
+    procedure_ids = SelectMultipleField(
+        _l("Procedures handled"),
+        coerce=int,
+        description=_l("Hold Ctrl (or Cmd) to choose several."),
+    )
+
+    def __init__(self, procedures, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.procedures = {procedure.id: procedure for procedure in procedures}
+        self.procedure_ids.choices = [SelectChoice(p.id, f"{p.code} {p.name}") for p in procedures]
+
+    @property
+    def chosen_procedures(self):
+        return [self.procedures[i] for i in self.procedure_ids.data or () if i in self.procedures]
+
+
 class ProcedureForm(FlaskForm):
     code = StringField(
         _l("National code"),

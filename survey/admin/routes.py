@@ -17,6 +17,7 @@ from survey.admin.forms import (
     GOVERNMENT_LEVEL_LABELS,
     UNIT_LEVEL_LABELS,
     ActionForm,
+    DeskProceduresForm,
     ProcedureForm,
     RotateSecretForm,
     ServicePointForm,
@@ -174,6 +175,21 @@ def rotate_secret(code: str):
         flash(_("New QR code made; the codes printed before no longer work."), "info")
         return redirect(url_for("admin.service_point", code=point.code))
     return render_template("admin/rotate.html", point=point, form=form)
+
+
+@bp.route("/service-points/<code>/procedures", methods=["GET", "POST"])
+def desk_procedures(code: str):
+    point = _point(code)
+    form = DeskProceduresForm(queries.procedures())
+    if request.method == "GET":
+        form.procedure_ids.data = [procedure.id for procedure in point.procedures]
+    if form.validate_on_submit():
+        point_service.set_procedures(point, form.chosen_procedures, by=current_user)
+        db.session.commit()
+        flash(_("Procedures of desk %(code)s saved.", code=point.code), "info")
+        return redirect(url_for("admin.service_point", code=point.code))
+    title = _("Procedures handled at %(name)s", name=point.name)
+    return render_template("admin/form.html", form=form, title=title, submit=_("Save"))
 
 
 @bp.route("/service-points/<code>/activate", methods=["POST"])

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 class LoginForm(FlaskForm):
     email = EmailField(
         _l("Email"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
         validators=[
             DataRequired(message=_l("Enter your email address.")),
             Regexp(

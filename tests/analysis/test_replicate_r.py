@@ -106,6 +106,8 @@ def check_all(design: ReplicateDesign, ref: dict[str, np.ndarray], prefix: str) 
     assert b.labels == ("No", "Yes")
     np.testing.assert_allclose(b.estimate, ref[f"{prefix}_by_schwide_est"], rtol=EST)
     np.testing.assert_allclose(b.covariance.ravel(), ref[f"{prefix}_by_schwide_vcov"], rtol=SE)
+    np.testing.assert_array_equal(b.domain_df, ref[f"{prefix}_by_schwide_degf"])
+    assert [e.df for e in b.to_table()] == list(ref[f"{prefix}_by_schwide_degf"])
 
     assert design.df == ref[f"{prefix}_degf"][0]
 
@@ -291,13 +293,15 @@ def test_replicate_variance_formula():
     assert v[0, 0] == pytest.approx(0.5 * (4 + 1 + 2), rel=1e-15)
 
 
-def test_to_table_gives_estimate_objects(dstrat):
+def test_results_are_estimate_objects(dstrat):
     jkn = as_replicate(dstrat)
-    table = joint_estimate(jkn, "mean", "api00", by="sch.wide").to_table()
+    table = joint_estimate(jkn, "mean", "api00", by="sch.wide").to_result()
     est = table.find("api00", **{"sch.wide": "Yes"})
-    assert est.df == jkn.df
-    assert est.se > 0
+    assert est.df == jkn.domain_df(dstrat.data["sch.wide"].to_numpy() == "Yes")
+    assert est.n == est.n_domain == int((dstrat.data["sch.wide"] == "Yes").sum())
     assert est.ci().low < est.estimate < est.ci().high
+    single = joint_estimate(jkn, "mean", "api00").to_result()
+    assert single.variable == "api00" and single.domain is None and single.df == jkn.df
 
 
 def test_bad_inputs_name_the_problem(apiclus1, apistrat, dclus1, dstrat):
@@ -315,21 +319,59 @@ def test_bad_inputs_name_the_problem(apiclus1, apistrat, dclus1, dstrat):
         ReplicateDesign.from_frame(apiclus1, weights="pw", repweights="api00", type="Fay")
     with pytest.raises(ValueError, match="repweights: expected shape"):
         ReplicateDesign(np.ones(3), np.ones((4, 2)), 1.0, 1.0)
-    with pytest.raises(ValueError, match="repweights: negative values"):
-        ReplicateDesign(np.ones(2), -np.ones((2, 2)), 1.0, 1.0)
+    with pytest.raises(ValueError, match="repweights: missing or infinite values"):
+        ReplicateDesign(np.ones(2), np.array([[1.0, np.nan], [1.0, 1.0]]), 1.0, 1.0)
+    with pytest.raises(ValueError, match="weights: column 'api00' has negative values"):
+        frame = apiclus1.assign(api00=-apiclus1["api00"])
+        ReplicateDesign.from_frame(frame, weights="api00", repweights="pw", type="JK1")
+    with pytest.raises(ValueError, match="fpc: not available for type='bootstrap'"):
+        ReplicateDesign.from_frame(
+            apiclus1, weights="pw", repweights="pw", type="bootstrap", scale=1.0, fpc=[0.1]
+        )
+    with pytest.raises(ValueError, match="bootstrap needs at least 2 replicate columns"):
+        ReplicateDesign.from_frame(apiclus1, weights="pw", repweights="pw", type="bootstrap")
 
 
-def test_single_psu_stratum_policies(apistrat):
-    # one school of type H alone in a stratum of its own
-    data = apistrat.copy()
-    data["st"] = data["stype"]
-    data.loc[data.index[data["stype"] == "H"][0], "st"] = "X"
-    fail = SurveyDesign.from_frame(data, weights="pw", strata="st")
+def test_single_psu_stratum_fails_by_default(apistrat):
+    design = SurveyDesign.from_frame(apistrat, weights="pw", strata="st")
     with pytest.raises(ValueError, match="stratum 'X' has only one PSU"):
-        as_replicate(fail, "JKn")
-    removed = as_replicate(fail.with_lonely_psu("remove"), "JKn")
-    assert removed.n_replicates == 199
-    adjusted = as_replicate(fail.with_lonely_psu("adjust"), "JKn")
-    assert adjusted.n_replicates == 200
-    averaged = as_replicate(fail.with_lonely_psu("average"), "JKn")
-    assert averaged.scale == pytest.approx(200 / 199)
+        as_replicate(design, "JKn")
+
+
+@pytest.mark.parametrize("policy", ["remove", "adjust", "average", "certainty"])
+def test_single_psu_stratum_policies_match_r(apistrat, ref, policy):
+    # column st: the first high school alone in stratum "X" (make_reference.R)
+    design = SurveyDesign.from_frame(apistrat, weights="pw", strata="st", lonely_psu=policy)
+    jkn = as_replicate(design, "JKn")
+    assert jkn.n_replicates == ref[f"lonely_{policy}_nrep"][0]
+    assert jkn.scale == pytest.approx(ref[f"lonely_{policy}_scale"][0], rel=1e-15)
+    assert jkn.df == ref[f"lonely_{policy}_degf"][0]
+    m = joint_estimate(jkn, "mean", ["api00", "api99"])
+    np.testing.assert_allclose(m.estimate, ref[f"lonely_{policy}_mean_est"], rtol=EST)
+    np.testing.assert_allclose(m.covariance.ravel(), ref[f"lonely_{policy}_mean_vcov"], rtol=SE)
+
+
+@pytest.mark.parametrize("fpc", [True, False])
+def test_jackknife_variance_of_a_total_is_the_linearisation_variance(apistrat, dclus1, fpc):
+    # for a linear statistic the delete-one jackknife reproduces the Taylor variance
+    strat = SurveyDesign.from_frame(
+        apistrat, weights="pw", strata="stype", fpc="fpc" if fpc else None
+    )
+    for design in (dclus1, strat):
+        if not fpc and design is dclus1:
+            design = SurveyDesign.from_frame(dclus1.data, weights="pw", psu="dnum")
+        taylor = joint_estimate(design, "total", ["enroll", "api00"])
+        jack = joint_estimate(as_replicate(design), "total", ["enroll", "api00"])
+        np.testing.assert_allclose(jack.estimate, taylor.estimate, rtol=1e-14)
+        np.testing.assert_allclose(jack.covariance, taylor.covariance, rtol=1e-10)
+
+
+def test_rescaled_weights_leave_means_and_ses_unchanged(dclus1):
+    jk1 = as_replicate(dclus1, "JK1")
+    scaled = ReplicateDesign(
+        jk1.weights * 7.5, jk1.repweights * 7.5, jk1.scale, jk1.rscales, data=jk1.data
+    )
+    a = joint_estimate(jk1, "mean", "api00", by="stype")
+    b = joint_estimate(scaled, "mean", "api00", by="stype")
+    np.testing.assert_allclose(b.estimate, a.estimate, rtol=1e-14)
+    np.testing.assert_allclose(b.covariance, a.covariance, rtol=1e-12)

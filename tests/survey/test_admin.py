@@ -35,6 +35,7 @@ GET_PAGES = [
     "/admin/service-points/D-1/qr.svg",
     "/admin/service-points/D-1/poster",
     "/admin/service-points/D-1/rotate",
+    "/admin/service-points/D-1/procedures",
     "/admin/waves",
     "/admin/waves/new",
 ]
@@ -43,6 +44,7 @@ POST_ACTIONS = [
     "/admin/procedures/new",
     "/admin/service-points/new",
     "/admin/service-points/D-1/rotate",
+    "/admin/service-points/D-1/procedures",
     "/admin/service-points/D-1/deactivate",
     "/admin/service-points/D-1/activate",
     "/admin/waves/new",
@@ -253,6 +255,23 @@ def test_bad_service_point_is_refused(client, login, desk, data, message):
     assert message in text(response)
     assert count(ServicePoint) == 1
     assert count(AuditEntry) == 0
+
+
+def test_change_the_procedures_of_a_desk(client, login, desk):
+    user = login()
+    second = Procedure(code="2.000815", name="Chứng thực bản sao từ bản chính")
+    db.session.add(second)
+    db.session.commit()
+    page = text(client.get("/admin/service-points/D-1/procedures"))
+    assert f'<option selected value="{desk.procedures[0].id}">' in page
+    response = client.post(
+        "/admin/service-points/D-1/procedures", data={"procedure_ids": [second.id]}
+    )
+    assert response.status_code == 302
+    db.session.refresh(desk)
+    assert [p.code for p in desk.procedures] == ["2.000815"]
+    entry = db.session.scalar(select(AuditEntry).filter_by(action="set_procedures"))
+    assert entry.user_id == user.id and entry.detail == {"procedures": ["2.000815"]}
 
 
 def test_rotating_the_secret_revokes_printed_codes(client, login, desk):

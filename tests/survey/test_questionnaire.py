@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 from pathlib import Path
 
 import pytest
@@ -82,9 +83,14 @@ BASE = {
 }
 
 
+def dump(data: dict) -> str:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False)
+
+
 def write(tmp_path: Path, data: dict, name: str = "form.yaml") -> Path:
     path = tmp_path / name
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(dump(data), encoding="utf-8")
     return path
 
 
@@ -476,3 +482,39 @@ def test_a_list_of_one_is_accepted_for_a_single_answer(desk):
 def test_numeric_scales_are_marked(desk):
     assert desk.item("S-A1").scale.numeric
     assert not desk.item("PROCEDURE").scale.numeric and not desk.item("COMMENT").scale.numeric
+
+
+def test_drop_hidden_removes_answers_that_skip_logic_hides(household):
+    answers = {"R-ETHNIC": "1", "R-ETHNIC-OTHER": "Tày", "PER-2": ["1", "7"], "PER-2-OTHER": "x"}
+    kept = household.drop_hidden(answers)
+    assert kept == {"R-ETHNIC": "1", "PER-2": ["1", "7"], "PER-2-OTHER": "x"}
+    assert household.validate_answers(kept) == {}
+
+
+def _nodes(data, path=()):
+    yield path
+    if isinstance(data, dict | list):
+        for key, child in data.items() if isinstance(data, dict) else enumerate(data):
+            yield from _nodes(child, (*path, key))
+
+
+def test_any_malformed_file_gives_problems_not_a_crash():
+    """Replace random parts of a valid file with values of the wrong type."""
+    rng = random.Random(2025)
+    source = yaml.safe_load(SHIPPED[DESK].read_text(encoding="utf-8"))
+    paths = [path for path in _nodes(source) if path]
+    junk = [None, "", "x", 0, -1, True, [], {}, [[1]], {"a": [1]}, "S-A1", ["S-A1"]]
+    for _ in range(150):
+        data = copy.deepcopy(source)
+        for path in rng.sample(paths, 3):
+            parent = data
+            try:
+                for key in path[:-1]:
+                    parent = parent[key]
+                parent[path[-1]] = rng.choice(junk)
+            except (KeyError, IndexError, TypeError):
+                continue  # an earlier replacement removed this part
+        try:
+            parse_questionnaire(dump(data))
+        except QuestionnaireError as error:
+            assert error.problems

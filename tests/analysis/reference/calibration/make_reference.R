@@ -52,7 +52,12 @@ record <- function(prefix, des) {
   b <- svyby(~api00, ~sch.wide, des, svymean)
   put(paste0(prefix, "_by_schwide_est"), coef(b))   # levels No, Yes
   put(paste0(prefix, "_by_schwide_se"), SE(b))
-  wdiag(prefix, weights(des))
+  if (inherits(des, "svyrep.design")) {
+    wdiag(prefix, weights(des, "sampling"))
+    put(paste0(prefix, "_degf"), degf(des))
+  } else {
+    wdiag(prefix, weights(des))
+  }
 }
 
 dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
@@ -81,6 +86,12 @@ record("psstrat", pss)
 pop.totals <- c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, api99 = 3914069)
 gr <- calibrate(dclus1, ~stype + api99, pop.totals, calfun = "linear")
 record("greg", gr)
+
+# the same calibrations of a JK1 replicate design: each replicate is calibrated
+jk1 <- as.svrepdesign(dclus1, type = "JK1")
+record("jk1ps", postStratify(jk1, ~stype, pop.types))
+record("jk1rake", rake(jk1, list(~stype, ~sch.wide), list(pop.types, pop.schwide)))
+record("jk1greg", calibrate(jk1, ~stype + api99, pop.totals, calfun = "linear"))
 
 vals <- do.call(rbind, lapply(names(out), function(nm)
   data.frame(name = nm, index = seq_along(out[[nm]]), value = fmt(out[[nm]]))))

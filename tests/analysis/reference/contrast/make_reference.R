@@ -47,6 +47,11 @@ m <- svymean(~api00 + api99, dstrat)
 put_contrast("strat_wsum", svycontrast(m, c(api00 = 0.6, api99 = 0.4)), df_strat)
 put_contrast("strat_growth", svycontrast(m, c(api00 = 1, api99 = -1)), df_strat)
 
+# non-linear contrasts (delta method): a ratio of two means and the relative
+# difference of two domain means
+put_contrast("strat_nl_ratio", svycontrast(m, quote(api00 / api99)), df_strat)
+put_contrast("strat_nl_reldiff", svycontrast(a, quote((E - H) / H)), df_strat)
+
 # totals by domain: the sum of two domain totals
 tt <- svyby(~enroll, ~stype, dstrat, svytotal, covmat = TRUE)
 put_contrast("strat_total_EplusM", svycontrast(tt, c(1, 0, 1)), df_strat)

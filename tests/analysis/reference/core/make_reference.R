@@ -5,6 +5,7 @@
 # Writes:  apisrs.csv apistrat.csv apiclus1.csv apiclus2.csv  (R's api data,
 #          with a few derived columns; doubles with 17 significant digits)
 #          reference.csv  (one row per design x statistic x variable x domain x level)
+#          extra.csv      (covariance matrices; domains of a post-stratified design)
 #
 # Every number is taken from survey's own functions: svymean, svytotal,
 # svyratio (deff=TRUE), confint (normal and df=degf), svyciprop (logit, beta),
@@ -189,6 +190,43 @@ chk <- designs$clus2[[1]]()
 a <- svyby(~enroll, ~comp.imp, chk, svytotal, na.rm = TRUE)
 b <- sapply(c("No", "Yes"), function(l) SE(svytotal(~enroll, subset(chk, comp.imp == l), na.rm = TRUE)))
 stopifnot(isTRUE(all.equal(as.vector(SE(a)), as.vector(b), tolerance = 1e-14)))
+
+# ------------------------------------------- covariances and calibrated designs
+# extra.csv: case, i, j, value (long format). Covariance matrices of svyby
+# with covmat=TRUE and of a factor's proportions, and svyby domains of a
+# post-stratified design (R keeps every row of a calibrated design in subset).
+extra <- list()
+add_matrix <- function(case, m) {
+  m <- as.matrix(m)
+  idx <- expand.grid(i = seq_len(nrow(m)), j = seq_len(ncol(m)))
+  extra[[length(extra) + 1]] <<- data.frame(case = case, i = idx$i, j = idx$j,
+                                            value = fmt(m[cbind(idx$i, idx$j)]))
+}
+options(survey.lonely.psu = "fail")
+dclus1 <- designs$clus1[[1]]()
+dclus2 <- designs$clus2[[1]]()
+dstrat <- designs$strat[[1]]()
+add_matrix("vcov_clus1_mean_api00_by_stype",
+           vcov(svyby(~api00, ~stype, dclus1, svymean, covmat = TRUE)))
+add_matrix("vcov_clus2_total_api00_by_comp.imp",
+           vcov(svyby(~api00, ~comp.imp, dclus2, svytotal, covmat = TRUE)))
+add_matrix("vcov_strat_proportion_stype", vcov(svymean(~stype, dstrat)))
+add_matrix("vcov_clus1_proportion_k3_cat", vcov(svymean(~k3_cat, dclus1, na.rm = TRUE)))
+
+pop_types <- data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018))
+ps <- postStratify(dclus1, ~stype, pop_types)
+for (lev in c("No", "Yes")) {
+  dom <- subset(ps, comp.imp == lev)
+  m <- svymean(~api00, dom, deff = TRUE)
+  p <- svymean(~yes, dom, deff = TRUE)
+  beta <- attr(svyciprop(~yes, dom, method = "beta"), "ci")
+  logit <- attr(svyciprop(~yes, dom, method = "logit"), "ci")
+  add_matrix(paste0("ps_comp.imp=", lev),
+             rbind(c(coef(m), SE(m), deff(m), degf(dom), nrow(dom)),
+                   c(coef(p), SE(p), deff(p), beta[1], beta[2]),
+                   c(logit[1], logit[2], NA, NA, NA)))
+}
+write.csv(do.call(rbind, extra), "extra.csv", row.names = FALSE, na = "")
 
 out <- do.call(rbind, rows)
 write.csv(out, "reference.csv", row.names = FALSE, na = "")

@@ -16,6 +16,10 @@ options(survey.replicates.mse = FALSE, survey.lonely.psu = "fail")
 
 keep <- c("cds", "snum", "dnum", "stype", "sch.wide", "api00", "api99",
           "enroll", "acs.k3", "fpc", "pw")
+# a stratum with a single PSU for the lonely-PSU policies: the first high
+# school of apistrat alone in stratum "X"
+apistrat$st <- as.character(apistrat$stype)
+apistrat$st[which(apistrat$stype == "H")[1]] <- "X"
 fmt <- function(x) sprintf("%.17g", x)
 # numbers with 17 significant digits (write.csv keeps only 15)
 write_data <- function(d, file) {
@@ -23,7 +27,7 @@ write_data <- function(d, file) {
   write.csv(d, file, row.names = FALSE, quote = FALSE, na = "")
 }
 write_data(apiclus1[, keep], "apiclus1.csv")
-write_data(apistrat[, keep], "apistrat.csv")
+write_data(apistrat[, c(keep, "st")], "apistrat.csv")
 
 out <- list()
 put <- function(name, x) out[[name]] <<- as.numeric(x)
@@ -48,6 +52,8 @@ record <- function(prefix, des) {
   b <- svyby(~api00, ~sch.wide, des, svymean, covmat = TRUE)
   put(paste0(prefix, "_by_schwide_est"), coef(b))   # levels No, Yes
   put(paste0(prefix, "_by_schwide_vcov"), vcov(b))  # full replicate covariance
+  put(paste0(prefix, "_by_schwide_degf"),           # degf of each svyby subset
+      c(degf(subset(des, sch.wide == "No")), degf(subset(des, sch.wide == "Yes"))))
   put(paste0(prefix, "_degf"), degf(des))
 }
 
@@ -105,6 +111,20 @@ sw <- weights(sboot, "analysis")
 write.csv(matrix(fmt(sw), nrow = nrow(sw)), "boot_strat_repweights.csv", row.names = FALSE, quote = FALSE)
 put("bootstrat_scale", sboot$scale)
 record("bootstrat", sboot)
+
+# JKn with a single-PSU stratum under each lonely-PSU policy
+for (policy in c("remove", "adjust", "average", "certainty")) {
+  options(survey.lonely.psu = policy)
+  lon <- as.svrepdesign(svydesign(id = ~1, strata = ~st, weights = ~pw, data = apistrat),
+                        type = "JKn")
+  m <- svymean(~api00 + api99, lon)
+  put(paste0("lonely_", policy, "_mean_est"), coef(m))
+  put(paste0("lonely_", policy, "_mean_vcov"), vcov(m))
+  put(paste0("lonely_", policy, "_scale"), lon$scale)
+  put(paste0("lonely_", policy, "_nrep"), ncol(lon$repweights$weights))
+  put(paste0("lonely_", policy, "_degf"), degf(lon))
+}
+options(survey.lonely.psu = "fail")
 
 # Taylor-linearised SEs of the same designs, for orientation only
 put("taylor_clus1_mean_se", SE(svymean(~api00 + api99, dclus1)))

@@ -261,7 +261,7 @@ for (by in list(NULL, "channel", c("channel", "gender"))) {
     both <- subset(sub, !is.na(fee) & !is.na(age))
     r <- svyratio(~fee, ~age, both, deff = TRUE)
     est_add(paste0("ratio_fee_age", tag), "fee/age", dom$label, coef(r), SE(r), df,
-            NA, sum(dom$keep & !is.na(d$fee) & !is.na(d$age)))
+            deff(r), sum(dom$keep & !is.na(d$fee) & !is.na(d$age)))
   }
 }
 write.csv(do.call(rbind, est_rows), "estimate_reference.csv", row.names = FALSE,
