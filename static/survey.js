@@ -58,6 +58,8 @@
       });
   }
 
+  var summary = document.getElementById("error-summary");
+  if (summary) { window.scrollTo(0, 0); summary.focus(); }
   restore();
   form.addEventListener("change", save);
   form.addEventListener("input", save);

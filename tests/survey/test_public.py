@@ -77,6 +77,8 @@ def test_form_shows_every_question_with_its_labels(client, desk):
         for option in item.scale.options:
             assert option.label.vi in html
     assert 'name="response_uuid"' in html
+    assert "&lt;" not in html  # no markup shown escaped as text
+    assert "(không bắt buộc)" in html  # optional questions say so
     assert "Đăng ký khai sinh" in html
     assert "Cấp giấy phép xây dựng" not in html  # not handled at this desk
 
