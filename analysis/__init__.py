@@ -15,6 +15,22 @@ Typical use::
     table.to_frame(level=0.95, method="wald-t")
 """
 
+from analysis.calibration import (
+    CalibratedDesign,
+    WeightDiagnostics,
+    calibrate,
+    post_stratify,
+    rake,
+    weight_diagnostics,
+)
+from analysis.contrast import (
+    Contrast,
+    ContrastTable,
+    JointEstimate,
+    contrast,
+    joint_estimate,
+    nonlinear_contrast,
+)
 from analysis.design import LonelyPSU, StageInfo, SurveyDesign
 from analysis.estimators import Domains, domains, mean, proportion, ratio, total
 from analysis.intervals import (
@@ -25,6 +41,7 @@ from analysis.intervals import (
     logit_interval,
     wald_interval,
 )
+from analysis.replicate import ReplicateDesign, ReplicateType, as_replicate, replicate_covariance
 from analysis.results import Estimate, EstimateTable, as_table
 from analysis.variance import (
     DomainVariance,
@@ -36,26 +53,42 @@ from analysis.variance import (
 
 __all__ = [
     "CI_METHODS",
+    "CalibratedDesign",
     "ConfidenceInterval",
+    "Contrast",
+    "ContrastTable",
     "DomainVariance",
     "Domains",
     "Estimate",
     "EstimateTable",
+    "JointEstimate",
     "LonelyPSU",
+    "ReplicateDesign",
+    "ReplicateType",
     "StageInfo",
     "SurveyDesign",
+    "WeightDiagnostics",
+    "as_replicate",
     "as_table",
     "beta_interval",
+    "calibrate",
     "confidence_interval",
+    "contrast",
     "domain_variances",
     "domains",
+    "joint_estimate",
     "logit_interval",
     "mean",
+    "nonlinear_contrast",
+    "post_stratify",
     "proportion",
+    "rake",
     "ratio",
+    "replicate_covariance",
     "stratified_covariance",
     "taylor_covariance",
     "taylor_se",
     "total",
     "wald_interval",
+    "weight_diagnostics",
 ]

@@ -239,9 +239,7 @@ class PairIndex:
 
     def totals(self, pair_columns: Sequence[np.ndarray]) -> PairTotals:
         """Pair totals from per-pair sums (each of shape (P,))."""
-        totals = (
-            np.column_stack(pair_columns) if len(pair_columns) else np.zeros((self.n_pairs, 0))
-        )
+        totals = np.column_stack(pair_columns) if len(pair_columns) else np.zeros((self.n_pairs, 0))
         return PairTotals(
             unit=self.unit,
             group=self.group,
@@ -530,8 +528,10 @@ def index_from_aggregates(
     pairs = pair_totals(design, dom.codes, dom.count, sums, weighted=False)
     rows_n = _count_column(groups, count, "count")
     item_n = np.column_stack(
-        [_domain_counts(_count_column(groups, f"{i}.n", "groups"), dom.codes, dom.count)
-         for i in spec.items]
+        [
+            _domain_counts(_count_column(groups, f"{i}.n", "groups"), dom.codes, dom.count)
+            for i in spec.items
+        ]
     )
     item_nz = np.column_stack(
         [
@@ -544,14 +544,18 @@ def index_from_aggregates(
         ]
     )
     domain_n = _domain_counts(rows_n, dom.codes, dom.count)
-    composite_n = np.column_stack(
-        [
-            _domain_counts(_count_column(groups, f"{name}.n", "groups"), dom.codes, dom.count)
-            if f"{name}.n" in groups
-            else domain_n
-            for name in spec.composites
-        ]
-    ) if spec.composites else np.zeros((dom.count, 0), dtype=np.int64)
+    composite_n = (
+        np.column_stack(
+            [
+                _domain_counts(_count_column(groups, f"{name}.n", "groups"), dom.codes, dom.count)
+                if f"{name}.n" in groups
+                else domain_n
+                for name in spec.composites
+            ]
+        )
+        if spec.composites
+        else np.zeros((dom.count, 0), dtype=np.int64)
+    )
     return assemble_index(
         spec,
         pairs,

@@ -71,11 +71,15 @@ def _level(text: str) -> float:
 
 
 def _design_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, metavar="FILE.csv", help="CSV file, one row per respondent")
+    parser.add_argument(
+        "--data", required=True, metavar="FILE.csv", help="CSV file, one row per respondent"
+    )
     parser.add_argument("--weights", required=True, metavar="COL", help="sampling weight column")
     parser.add_argument("--strata", metavar="COL", help="stratum column")
     parser.add_argument("--psu", metavar="COL[,COL2]", help="cluster id column per stage")
-    parser.add_argument("--fpc", metavar="COL[,COL2]", help="population count or sampling fraction per stage")
+    parser.add_argument(
+        "--fpc", metavar="COL[,COL2]", help="population count or sampling fraction per stage"
+    )
     parser.add_argument("--nest", action="store_true", help="PSU ids are relative to their stratum")
     parser.add_argument(
         "--lonely-psu",
@@ -84,7 +88,9 @@ def _design_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="POLICY",
         help="strata with one PSU: " + ", ".join(_POLICIES) + " (default fail)",
     )
-    parser.add_argument("--level", type=_level, default=0.95, help="confidence level (default 0.95)")
+    parser.add_argument(
+        "--level", type=_level, default=0.95, help="confidence level (default 0.95)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=DIMENSION,...",
         help="a part and its dimensions (repeat for each part)",
     )
-    idx.add_argument("--satisfied", default="4,5", help="answers counted as satisfied (default 4,5)")
+    idx.add_argument(
+        "--satisfied", default="4,5", help="answers counted as satisfied (default 4,5)"
+    )
     idx.add_argument(
         "--complete-cases",
         action="store_true",

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.design import SurveyDesign
+from analysis.replicate import ReplicateDesign
 from analysis.results import Estimate, EstimateTable, _Linearization
 from analysis.variance import DomainVariance, taylor_covariance
 
@@ -399,8 +400,20 @@ def _mean_of_columns(
 
 
 # --------------------------------------------------------------- estimators
+def _on_replicates(
+    design: ReplicateDesign, statistic: str, y: Any, by: ByArg, denominator: Any = None
+) -> Estimate | EstimateTable:
+    """A replicate-weight design: the estimate from each weight column (R ``svrVar``).
+
+    ``deff`` is not defined there and is left None.
+    """
+    from analysis.contrast import joint_estimate  # contrast imports this module
+
+    return joint_estimate(design, statistic, y, by=by, denominator=denominator).to_result()
+
+
 def mean(
-    design: SurveyDesign,
+    design: SurveyDesign | ReplicateDesign,
     y: Any,
     *,
     by: ByArg = None,
@@ -445,6 +458,8 @@ def mean(
     >>> round(mean(d, "y").estimate, 4)
     3.0
     """
+    if isinstance(design, ReplicateDesign):
+        return _on_replicates(design, "mean", y, by)
     series, label = _values(design, y, name, "y")
     values = _numeric(series, label, "y")
     ctx = _Context.build(design, by, ~np.isnan(values))
@@ -453,7 +468,7 @@ def mean(
 
 
 def total(
-    design: SurveyDesign,
+    design: SurveyDesign | ReplicateDesign,
     y: Any,
     *,
     by: ByArg = None,
@@ -482,6 +497,8 @@ def total(
     -----
     ``deff`` is R's: the variance over ``s^2 N^2 (N - n) / (N n)``.
     """
+    if isinstance(design, ReplicateDesign):
+        return _on_replicates(design, "total", y, by)
     series, label = _values(design, y, name, "y")
     values = _numeric(series, label, "y")
     ctx = _Context.build(design, by, ~np.isnan(values))
@@ -500,7 +517,7 @@ def total(
 
 
 def proportion(
-    design: SurveyDesign,
+    design: SurveyDesign | ReplicateDesign,
     y: Any,
     *,
     by: ByArg = None,
@@ -539,6 +556,8 @@ def proportion(
     (or of the indicator). Use ``estimate.ci(method="logit")`` or
     ``"beta"`` for R's ``svyciprop`` intervals.
     """
+    if isinstance(design, ReplicateDesign):
+        return _on_replicates(design, "proportion", y, by)
     series, label = _values(design, y, name, "y")
     answered = series.notna().to_numpy()
     indicator = levels is None and _is_indicator(series)
@@ -579,7 +598,7 @@ def _is_indicator(series: pd.Series) -> bool:
 
 
 def ratio(
-    design: SurveyDesign,
+    design: SurveyDesign | ReplicateDesign,
     numerator: Any,
     denominator: Any,
     *,
@@ -611,6 +630,8 @@ def ratio(
     ``svyratio(..., deff=TRUE)``: the design effect of the total of that
     estimating function.
     """
+    if isinstance(design, ReplicateDesign):
+        return _on_replicates(design, "ratio", numerator, by, denominator)
     num_s, num_label = _values(design, numerator, None, "numerator")
     den_s, den_label = _values(design, denominator, None, "denominator")
     y = _numeric(num_s, num_label, "numerator")

@@ -6,7 +6,7 @@ both stages, 20 Likert items with missing answers, domains ``channel`` and
 ``gender``. Reference values: ``make_reference.R`` (R ``survey``)::
 
     svymean(~I(a1 %in% c(4, 5)), subset(des, !is.na(a1)), deff = TRUE)   # items
-    tot <- svytotal(~s_a1 + n_a1 + ..., des)                              # s_ satisfied, n_ answered
+    tot <- svytotal(~s_a1 + n_a1 + ..., des)         # s_ satisfied, n_ answered
     svycontrast(tot, list(a = quote((s_a1/n_a1 + s_a2/n_a2 + s_a3/n_a3)/3), ...))
     # checked against svyratio(covmat = TRUE) + a linear svycontrast,
     # domains by subset(des, channel == v), checked against svyby
