@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -49,17 +49,20 @@ import pandas as pd
 from analysis._validate import as_names, check_columns, numeric_column
 from analysis.design import LonelyPSU, SurveyDesign
 from analysis.estimators import domains
-from analysis.results import Estimate, EstimateTable
+from analysis.results import Estimate, EstimateTable, _Linearization
 from analysis.variance import stratified_covariance
 
 __all__ = [
+    "ChainResult",
     "PairIndex",
     "PairTotals",
     "chain_estimates",
     "group_sums",
     "index_from_aggregates",
     "mean_from_aggregates",
+    "pair_linearization",
     "pair_totals",
+    "ratio_deff",
     "ratio_from_aggregates",
     "total_from_aggregates",
 ]
@@ -286,6 +289,60 @@ def pair_totals(
     )
 
 
+class ChainResult(NamedTuple):
+    """What :func:`chain_estimates` returns."""
+
+    estimates: np.ndarray
+    covariance: np.ndarray
+    z: np.ndarray
+
+
+def pair_linearization(pairs: PairTotals, z: np.ndarray, design: SurveyDesign) -> _Linearization:
+    """Estimating functions on the pairs, for :meth:`EstimateTable.vcov`.
+
+    The pairs become the rows of a one-stage design (weight 1, the pair's
+    stratum and PSU, the design's first-stage fpc; PSUs without a pair are
+    added with zero values), whose Taylor covariance of the pair values is
+    the covariance of the estimates, across domains too.
+
+    Parameters
+    ----------
+    pairs : PairTotals
+    z : ndarray, shape (P, m)
+        Estimating-function totals per pair (:attr:`ChainResult.z`).
+    design : SurveyDesign
+        The design the pairs come from.
+
+    Returns
+    -------
+    _Linearization
+        With one column per estimate of a domain-major table of ``m``
+        estimates per domain.
+    """
+    stage = design.stages[0]
+    n_psu = stage.unit_group.shape[0]
+    missing = np.setdiff1d(np.arange(n_psu), pairs.unit)
+    unit = np.concatenate([pairs.unit, missing])
+    group = stage.unit_group[unit]
+    pop = stage.pop_units
+    fpc = None if np.isinf(pop).all() else pop[group]
+    pseudo = SurveyDesign(
+        weights=np.ones(unit.shape[0]),
+        strata=group,
+        clusters=(unit,),
+        fpc=(fpc,),
+        lonely_psu=design.lonely_psu,
+        strata_labels=design.strata_labels,
+    )
+    values = np.vstack([z, np.zeros((missing.shape[0], z.shape[1]))])
+    codes = np.concatenate([pairs.domain, np.full(missing.shape[0], -1)])
+    m = z.shape[1]
+    d = pairs.n_domains
+    column = np.tile(np.arange(m), d)
+    domain = np.repeat(np.arange(d), m)
+    return _Linearization(pseudo, values, codes, column, domain)
+
+
 def chain_estimates(
     pairs: PairTotals,
     numerators: Sequence[int],
@@ -294,7 +351,7 @@ def chain_estimates(
     *,
     lonely_psu: str | LonelyPSU = LonelyPSU.FAIL,
     labels: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> ChainResult:
     """Linear combinations of ratios of domain totals, with their covariance.
 
     For each domain ``d`` the ratios ``r_l = T_d[num_l] / T_d[den_l]`` (or
@@ -323,10 +380,10 @@ def chain_estimates(
 
     Returns
     -------
-    estimates : ndarray, shape (D, m)
-        NaN where a ratio it uses has a zero denominator.
-    covariance : ndarray, shape (D, m, m)
-        Covariance matrix of the estimates within each domain.
+    ChainResult
+        ``estimates`` (D, m), NaN where a ratio it uses has a zero
+        denominator; ``covariance`` (D, m, m) within each domain; ``z``
+        (P, m), the estimating functions' totals on each pair.
 
     Raises
     ------
@@ -379,7 +436,7 @@ def chain_estimates(
             labels=labels,
         )
     cov[invalid[:, :, None] | invalid[:, None, :]] = np.nan
-    return estimates, cov
+    return ChainResult(estimates, cov, z)
 
 
 def ratio_deff(
@@ -544,25 +601,19 @@ def index_from_aggregates(
         ]
     )
     domain_n = _domain_counts(rows_n, dom.codes, dom.count)
-    composite_n = (
-        np.column_stack(
-            [
-                _domain_counts(_count_column(groups, f"{name}.n", "groups"), dom.codes, dom.count)
-                if f"{name}.n" in groups
-                else domain_n
-                for name in spec.composites
-            ]
-        )
-        if spec.composites
-        else np.zeros((dom.count, 0), dtype=np.int64)
-    )
+    composite_n = [
+        _domain_counts(_count_column(groups, f"{name}.n", "groups"), dom.codes, dom.count)
+        if f"{name}.n" in groups
+        else domain_n
+        for name in spec.composites
+    ]
     return assemble_index(
         spec,
         pairs,
         dom.labels,
         numerators=[2 * j for j in range(len(spec.items))],
         denominators=[2 * j + 1 for j in range(len(spec.items))],
-        n=np.column_stack([item_n, composite_n]),
+        n=np.column_stack([item_n, *composite_n]),
         item_nonzero=item_nz,
         design=design,
     )
@@ -618,7 +669,7 @@ def ratio_from_aggregates(
         if np.isnan(values).any():
             raise ValueError(f"groups: column '{column}' has missing values")
     pairs = pair_totals(design, dom.codes, dom.count, sums, weighted=False)
-    est, cov = chain_estimates(
+    est, cov, z = chain_estimates(
         pairs,
         [0],
         [None if denominator is None else 1],
@@ -646,7 +697,7 @@ def ratio_from_aggregates(
         )
         for d in range(dom.count)
     )
-    return EstimateTable(out)
+    return EstimateTable(out, pair_linearization(pairs, z, design))
 
 
 def mean_from_aggregates(

@@ -127,7 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a part and its dimensions (repeat for each part)",
     )
     idx.add_argument(
-        "--satisfied", default="4,5", help="answers counted as satisfied (default 4,5)"
+        "--satisfied",
+        default="4,5",
+        metavar="V,V",
+        help="answers counted as satisfied (default 4,5)",
     )
     idx.add_argument(
         "--complete-cases",

@@ -37,10 +37,16 @@ import numpy as np
 import pandas as pd
 
 from analysis._validate import numeric_column
-from analysis.aggregates import PairIndex, PairTotals, chain_estimates, ratio_deff
+from analysis.aggregates import (
+    PairIndex,
+    PairTotals,
+    chain_estimates,
+    pair_linearization,
+    ratio_deff,
+)
 from analysis.design import SurveyDesign
 from analysis.estimators import domains
-from analysis.results import Estimate, EstimateTable
+from analysis.results import Estimate, EstimateTable, _Linearization
 from analysis.variance import DomainVariance
 
 __all__ = ["IndexSpec", "OVERALL", "sipas_index"]
@@ -201,13 +207,10 @@ class IndexSpec:
         row = {name: k + i for i, name in enumerate(self.composites)}
         for name, rs in dim_ratios.items():
             combine[row[name], rs] = 1.0 / len(rs)
-        tops = self.parts or {OVERALL: tuple(self.dimensions)}
         for name, members in self.parts.items():
-            combine[row[name]] = np.mean([combine[row[m]] for m in members], axis=0)
-        if self.parts:
-            combine[row[OVERALL]] = np.mean([combine[row[p]] for p in self.parts], axis=0)
-        else:
-            combine[row[OVERALL]] = np.mean([combine[row[m]] for m in tops[OVERALL]], axis=0)
+            combine[row[name]] = combine[[row[m] for m in members]].mean(axis=0)
+        tops = list(self.parts) or list(self.dimensions)
+        combine[row[OVERALL]] = combine[[row[t] for t in tops]].mean(axis=0)
         return basics, ratios, combine
 
 
@@ -258,6 +261,10 @@ def sipas_index(
         * ``n`` = rows of the domain that answered the item, or at least one
           item of the composite (with complete cases: all items of the
           dimension).
+
+        Its ``vcov()`` is the covariance matrix of all the estimates, across
+        indices and domains, for :func:`analysis.contrast.contrast` (e.g.
+        the difference between two provinces).
 
     Raises
     ------
@@ -507,7 +514,7 @@ def assemble_index(
     """
     if combine is None:
         combine = spec.layout()[2]
-    est, cov = chain_estimates(
+    est, cov, z = chain_estimates(
         pairs,
         numerators,
         list(denominators),
@@ -516,8 +523,10 @@ def assemble_index(
         labels=design.strata_labels,
     )
     variances = np.diagonal(cov, axis1=1, axis2=2).copy()
-    if row_level is not None:
-        variances = _row_variances(design, pairs, *row_level)
+    if row_level is None:
+        linear = pair_linearization(pairs, z, design)
+    else:
+        variances, linear = _row_variances(design, pairs, *row_level)
         variances[np.isnan(est)] = np.nan
     k = len(spec.items)
     dom_tot = pairs.domain_totals()
@@ -540,7 +549,7 @@ def assemble_index(
                     statistic="index",
                 )
             )
-    return EstimateTable(tuple(out))
+    return EstimateTable(tuple(out), linear)
 
 
 def _row_variances(
@@ -550,8 +559,11 @@ def _row_variances(
     ratios: list[tuple[int, int]],
     combine: np.ndarray,
     codes: np.ndarray,
-) -> np.ndarray:
-    """Variances of every index from row-level estimating functions (multistage fpc)."""
+) -> tuple[np.ndarray, _Linearization]:
+    """Variances of every index from row-level estimating functions (multistage fpc).
+
+    Returns the variances, shape (D, m), and the linearisation for ``vcov``.
+    """
     dom_tot = pairs.domain_totals()
     num = [r[0] for r in ratios]
     den = [r[1] for r in ratios]
@@ -568,4 +580,7 @@ def _row_variances(
     u[~inside] = 0.0
     z = u @ combine.T
     engine = DomainVariance(design, codes, pairs.n_domains)
-    return np.column_stack([engine.variances(z[:, j]) for j in range(z.shape[1])])
+    variances = np.column_stack([engine.variances(z[:, j]) for j in range(z.shape[1])])
+    m, d = z.shape[1], pairs.n_domains
+    linear = _Linearization(design, z, codes, np.tile(np.arange(m), d), np.repeat(np.arange(d), m))
+    return variances, linear

@@ -190,3 +190,39 @@ def test_aggregated_input_errors_name_the_column() -> None:
         index_from_aggregates(moved, DIMENSIONS, psu="desk", strata="province")
     with pytest.raises(ValueError, match="one-stage"):
         index_from_aggregates(groups, DIMENSIONS, psu="desk,day", strata="province")
+
+
+def test_aggregated_tables_give_the_covariance_across_domains() -> None:
+    data = sipas_data()
+    design = SurveyDesign.from_frame(
+        data, weights="weight", strata="province", psu="desk", fpc="desks_total"
+    )
+    groups = _numeric_groups(data, "channel").merge(
+        data.groupby("province").desks_total.first().reset_index(), on="province"
+    )
+    aggregated = ratio_from_aggregates(
+        groups,
+        "fee_both",
+        "age_both",
+        psu="desk",
+        strata="province",
+        fpc="desks_total",
+        by="channel",
+    )
+    rows = ratio(design, "fee", "age", by="channel")
+    assert aggregated.vcov() == pytest.approx(rows.vcov(), rel=1e-9)
+
+    items = group_sums(
+        data,
+        ITEMS,
+        weights="weight",
+        psu="desk",
+        strata="province",
+        by="channel",
+        fpc="desks_total",
+    )
+    index = index_from_aggregates(
+        items, DIMENSIONS, psu="desk", strata="province", fpc="desks_total", by="channel"
+    )
+    direct = sipas_index(design, DIMENSIONS, by="channel")
+    assert index.vcov() == pytest.approx(direct.vcov(), rel=1e-9, abs=1e-15)

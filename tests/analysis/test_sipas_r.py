@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import SurveyDesign
+from analysis import EstimateTable, SurveyDesign
 from analysis.sipas import OVERALL, IndexSpec, sipas_index
 
 HERE = Path(__file__).parent / "reference" / "sipas"
@@ -153,26 +153,46 @@ def test_composites_are_means_of_their_parts() -> None:
     assert value[OVERALL] == pytest.approx((value["service"] + value["policy"]) / 2)
 
 
-def test_row_level_variance_agrees_with_psu_totals() -> None:
+@pytest.mark.parametrize("policy", ["fail", "remove", "adjust", "average", "certainty"])
+def test_row_level_variance_agrees_with_psu_totals(policy: str) -> None:
     # A two-stage design without fpc has the first-stage variance only, computed
-    # from PSU totals; the same design with an fpc of infinity-like size at the
-    # first stage goes through the row-level engine and must agree closely.
+    # from PSU totals; the same design with a huge fpc at both stages goes through
+    # the row-level engine of analysis.variance and must agree closely.
     data = sipas_data().assign(big=1e12, days=1e12)
+    if policy != "fail":
+        data = data[(data.province != "GL") | (data.desk == "GL-01")]  # one desk in GL
+    common = {"weights": "weight", "strata": "province", "psu": "desk,day", "lonely_psu": policy}
     fast = sipas_index(
-        SurveyDesign.from_frame(data, weights="weight", strata="province", psu="desk,day"),
-        DIMENSIONS,
-        by="channel",
+        SurveyDesign.from_frame(data, **common), DIMENSIONS, parts=PARTS, by="channel"
     )
     rows = sipas_index(
-        SurveyDesign.from_frame(
-            data, weights="weight", strata="province", psu="desk,day", fpc="big,days"
-        ),
+        SurveyDesign.from_frame(data, fpc="big,days", **common),
         DIMENSIONS,
+        parts=PARTS,
         by="channel",
     )
     for a, b in zip(fast, rows, strict=True):
         assert a.estimate == b.estimate
         assert a.se == pytest.approx(b.se, rel=1e-9)
+
+
+def test_answers_that_are_not_whole_numbers() -> None:
+    # Answers on another scale go through the general (not small-integer) path.
+    data = sipas_data()
+    tenths = data.assign(**{i: data[i] / 10 for i in DIMENSIONS["a"] + DIMENSIONS["b"]})
+    base = sipas_index(
+        make_design("one"), {"a": DIMENSIONS["a"], "b": DIMENSIONS["b"]}, by="gender"
+    )
+    other = sipas_index(
+        make_design("one", tenths),
+        {"a": DIMENSIONS["a"], "b": DIMENSIONS["b"]},
+        satisfied=(0.4, 0.5),
+        by="gender",
+    )
+    for a, b in zip(base, other, strict=True):
+        assert (a.variable, a.domain, a.n, a.df) == (b.variable, b.domain, b.n, b.df)
+        assert b.estimate == pytest.approx(a.estimate, rel=1e-12)
+        assert b.se == pytest.approx(a.se, rel=1e-10)
 
 
 def test_scaling_weights_leaves_indices_unchanged() -> None:
@@ -219,3 +239,31 @@ def test_missing_or_text_item_column_is_named() -> None:
         sipas_index(design, {"a": ["a1", "zz"]})
     with pytest.raises(ValueError, match="column 'channel' is not numeric"):
         sipas_index(design, {"a": ["a1", "channel"]})
+
+
+@pytest.mark.parametrize("by", [None, "channel", "province"])
+def test_vcov_of_an_index_table(by) -> None:
+    data = sipas_data().assign(big=1e12, days=1e12)
+    common = {"weights": "weight", "strata": "province", "psu": "desk,day"}
+    fast = sipas_index(SurveyDesign.from_frame(data, **common), DIMENSIONS, parts=PARTS, by=by)
+    rows = sipas_index(
+        SurveyDesign.from_frame(data, fpc="big,days", **common), DIMENSIONS, parts=PARTS, by=by
+    )
+    cov = fast.vcov()
+    assert np.sqrt(np.diag(cov)) == pytest.approx([e.se for e in fast], rel=1e-9)
+    assert cov == pytest.approx(rows.vcov(), rel=1e-8, abs=1e-14)
+
+
+def test_contrast_between_domains_uses_the_covariance() -> None:
+    from analysis.contrast import contrast
+
+    table = sipas_index(make_design("one"), DIMENSIONS, parts=PARTS, by="channel")
+    overall = EstimateTable(tuple(e for e in table if e.variable == OVERALL), None)
+    keep = [i for i, e in enumerate(table) if e.variable == OVERALL]
+    cov = table.vcov()[np.ix_(keep, keep)]
+    result = contrast(overall, [1.0, 0.0, -1.0], covariance=cov)
+    qr, paper = table.find(OVERALL, channel="qr"), table.find(OVERALL, channel="paper")
+    assert result.estimate == pytest.approx(paper.estimate - qr.estimate)
+    expected = paper.se**2 + qr.se**2 - 2 * cov[0, 2]
+    assert result.se == pytest.approx(np.sqrt(expected))
+    assert cov[0, 2] != 0  # domains share PSUs: not independent

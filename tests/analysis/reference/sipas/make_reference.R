@@ -138,11 +138,11 @@ index_rows <- function(config, des, data, domain_label, in_domain, complete_case
   # cross-check with svyratio(covmat=TRUE) and a linear svycontrast (slow for
   # the two-stage design, so only on the one-stage designs)
   if (length(des$cluster) == 1) {
-  r <- svyratio(as.formula(paste("~", paste(num, collapse = "+"))),
-                as.formula(paste("~", paste(den, collapse = "+"))), des, covmat = TRUE)
-  con2 <- svycontrast(r, contrast_weights(complete_cases, use_parts, names(coef(r))))
-  stopifnot(isTRUE(all.equal(unname(coef(con)), unname(coef(con2)), tolerance = 1e-12)),
-            isTRUE(all.equal(unname(SE(con)), unname(SE(con2)), tolerance = 1e-10)))
+    r <- svyratio(as.formula(paste("~", paste(num, collapse = "+"))),
+                  as.formula(paste("~", paste(den, collapse = "+"))), des, covmat = TRUE)
+    con2 <- svycontrast(r, contrast_weights(complete_cases, use_parts, names(coef(r))))
+    stopifnot(isTRUE(all.equal(unname(coef(con)), unname(coef(con2)), tolerance = 1e-12)),
+              isTRUE(all.equal(unname(SE(con)), unname(SE(con2)), tolerance = 1e-10)))
   }
   # n of a composite: rows of the domain that enter any of its denominators
   answered <- function(k) {
