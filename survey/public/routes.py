@@ -1,28 +1,41 @@
-"""Citizen pages: ``/s/<desk code>/<signature>`` → questionnaire → thank-you."""
+"""Citizen pages: ``/s/<desk code>/<signature>`` → questionnaire → thank-you.
+
+CSRF is checked for every POST by Flask-WTF's ``CSRFProtect`` before the view
+runs; the questions are checked by the questionnaire's own validator.
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from survey.errors import UserError
 from survey.extensions import db, limiter
-from survey.models import Procedure, Response, ServicePoint, Wave
+from survey.models import Procedure, Response, ServicePoint
 from survey.public import bp
-from survey.public.forms import ResponseEnvelope
-from survey.questionnaire import AnswersError
+from survey.questionnaire import AnswersError, Questionnaire
 from survey.services import qrcodes
-from survey.services.questionnaires import questionnaire_of
 from survey.services.responses import (
+    Desk,
+    OpenWave,
     Submission,
+    find_desk,
+    is_stored,
     open_wave_for,
     parse_uuid,
     store_response,
 )
+
+#: How long a phone that has sent its answers gets the same response id back,
+#: so that Back and Send again stores nothing more.
+SENT_MEMORY_SECONDS = 2 * 3600
+ENVELOPE_FIELDS = ("csrf_token", "response_uuid", "wave")
 
 
 @bp.route("/")
@@ -47,54 +60,80 @@ def _desk_key() -> str:
 @limiter.limit(_per_address, methods=["POST"])
 @limiter.limit(_per_desk, key_func=_desk_key, methods=["POST"])
 def questionnaire(code: str, sig: str):
-    point = _verified_point(code, sig)
-    wave = open_wave_for(point)
+    desk = _verified_desk(code, sig)
+    wave = open_wave_for(desk.id)
     if wave is None:
         raise UserError(
             _("No survey is open at this desk right now. Thank you for your interest."),
             status=404,
             title=_("No survey at the moment"),
         )
-    envelope = ResponseEnvelope()
-    errors: dict[str, list[str]] = {}
-    answers: dict = {}
     if request.method == "POST":
-        if not envelope.validate_on_submit():
-            raise UserError(_("The form has expired. Please open it again."))
-        if envelope.wave.data != wave.code:
-            raise UserError(
-                _(
-                    "This survey round has closed; your answers were not stored. "
-                    "Please scan the code again."
-                ),
-                status=409,
-                title=_("The survey round has changed"),
-            )
-        answers = _submitted_answers(questionnaire_of(wave.questionnaire))
-        submission = Submission(
-            uuid=parse_uuid(envelope.response_uuid.data),
-            wave=wave,
-            service_point=point,
-            channel="qr",
-            locale=str(get_locale()),
+        return _submit(desk, wave)
+    if request.args.get("new"):
+        _forget_sent(desk.code)
+    sent = _sent_uuid(desk.code)
+    return _render_form(desk, wave, sent or str(uuid.uuid4()), {}, {}, already_sent=bool(sent))
+
+
+def _submit(desk: Desk, wave: OpenWave):
+    response_uuid = parse_uuid(request.form.get("response_uuid"))
+    if request.form.get("wave") != wave.code:
+        if is_stored(response_uuid):
+            return _thank(desk, response_uuid)
+        raise UserError(
+            _(
+                "This survey round has closed; your answers were not stored. "
+                "Please scan the code again."
+            ),
+            status=409,
+            title=_("The survey round has changed"),
         )
-        try:
-            store_response(submission, answers)
-        except AnswersError as error:
-            errors = error.errors
-        else:
-            return redirect(url_for("public.thanks", response_uuid=submission.uuid), code=303)
-    else:
-        envelope.response_uuid.data = str(uuid.uuid4())
-        envelope.wave.data = wave.code
-    return _render_form(point, wave, envelope, answers, errors)
+    questionnaire = wave.questionnaire
+    answers = _submitted_answers(questionnaire)
+    submission = Submission(
+        uuid=response_uuid, wave=wave, desk=desk, channel="qr", locale=str(get_locale())
+    )
+    try:
+        store_response(submission, answers)
+    except AnswersError as error:
+        if is_stored(response_uuid):
+            return _thank(desk, response_uuid)
+        return _render_form(desk, wave, response_uuid, answers, error.errors)
+    return _thank(desk, response_uuid)
 
 
-def _verified_point(code: str, sig: str) -> ServicePoint:
+def _thank(desk: Desk, response_uuid: str):
+    """Remember the response on this phone, then show the thank-you page."""
+    sent = {k: v for k, v in session.get("sent", {}).items() if k != desk.code}
+    sent[desk.code] = [response_uuid, int(time.time())]
+    session["sent"] = dict(list(sent.items())[-5:])
+    return redirect(url_for("public.thanks", response_uuid=response_uuid), code=303)
+
+
+def _sent_uuid(desk_code: str) -> str | None:
+    """The response id this phone sent from this desk lately, if any."""
+    entry = session.get("sent", {}).get(desk_code)
+    if entry and time.time() - entry[1] < SENT_MEMORY_SECONDS:
+        return entry[0]
+    return None
+
+
+def _forget_sent(desk_code: str) -> None:
+    sent = session.get("sent", {})
+    if desk_code in sent:
+        session["sent"] = {k: v for k, v in sent.items() if k != desk_code}
+
+
+def _verified_desk(code: str, sig: str) -> Desk:
     """The desk a QR code leads to; a clear page for a forged, revoked or closed one."""
-    point = db.session.scalar(select(ServicePoint).where(ServicePoint.code == code))
-    if point is None or not sig or not qrcodes.signature_matches(point, sig):
-        if point is not None and _was_valid_once(point, sig):
+    desk = find_desk(code)
+    if (
+        desk is None
+        or not sig
+        or not qrcodes.signature_matches(desk.code, desk.secret_version, sig)
+    ):
+        if desk is not None and _was_valid_once(desk, sig):
             raise UserError(
                 _(
                     "This QR code has been replaced. "
@@ -111,22 +150,22 @@ def _verified_point(code: str, sig: str) -> ServicePoint:
             status=404,
             title=_("Invalid QR code"),
         )
-    if not point.active:
+    if not desk.active:
         raise UserError(
             _("This desk no longer takes part in the survey. Thank you for your interest."),
             status=410,
             title=_("Survey closed at this desk"),
         )
-    return point
+    return desk
 
 
-def _was_valid_once(point: ServicePoint, sig: str) -> bool:
+def _was_valid_once(desk: Desk, sig: str) -> bool:
     return any(
-        qrcodes.signature(point.code, version) == sig for version in range(1, point.secret_version)
+        qrcodes.signature(desk.code, version) == sig for version in range(1, desk.secret_version)
     )
 
 
-def _submitted_answers(questionnaire) -> dict:
+def _submitted_answers(questionnaire: Questionnaire) -> dict:
     """Answers keyed by item code, blanks left out; multi-select items as lists.
 
     Fields that are not items of the questionnaire are passed on too, so that
@@ -135,7 +174,7 @@ def _submitted_answers(questionnaire) -> dict:
     multi = {item.code for item in questionnaire.items() if item.scale.kind == "multi"}
     answers: dict = {}
     for key in request.form:
-        if key in ("csrf_token", "response_uuid", "wave"):
+        if key in ENVELOPE_FIELDS:
             continue
         values = [v for v in request.form.getlist(key) if v.strip()]
         if values:
@@ -143,25 +182,35 @@ def _submitted_answers(questionnaire) -> dict:
     return answers
 
 
-def _render_form(point, wave: Wave, envelope, answers: dict, errors: dict):
-    questionnaire = questionnaire_of(wave.questionnaire)
-    procedures = point.procedures
-    status = 400 if errors else 200
-    return (
-        render_template(
-            "public/questionnaire.html",
-            point=point,
-            wave=wave,
-            questionnaire=questionnaire,
-            items={item.code: item for item in questionnaire.items()},
-            procedures=procedures,
-            envelope=envelope,
-            answers=answers,
-            errors=errors,
-            locale=str(get_locale()),
-        ),
-        status,
+def _render_form(
+    desk: Desk,
+    wave: OpenWave,
+    response_uuid: str,
+    answers: dict,
+    errors: dict,
+    *,
+    already_sent: bool = False,
+):
+    point = db.session.scalar(
+        select(ServicePoint)
+        .options(selectinload(ServicePoint.procedures), selectinload(ServicePoint.unit))
+        .where(ServicePoint.id == desk.id)
     )
+    questionnaire = wave.questionnaire
+    page = render_template(
+        "public/questionnaire.html",
+        point=point,
+        wave=wave,
+        response_uuid=response_uuid,
+        already_sent=already_sent,
+        questionnaire=questionnaire,
+        items={item.code: item for item in questionnaire.items()},
+        procedures=point.procedures,
+        answers=answers,
+        errors=errors,
+        locale=str(get_locale()),
+    )
+    return page, 400 if errors else 200
 
 
 @bp.route("/thanks/<response_uuid>")

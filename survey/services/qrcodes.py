@@ -31,8 +31,8 @@ def signature(code: str, secret_version: int, key: str | None = None) -> str:
     return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE_LENGTH]
 
 
-def signature_matches(point: ServicePoint, given: str) -> bool:
-    return hmac.compare_digest(signature(point.code, point.secret_version), given)
+def signature_matches(code: str, secret_version: int, given: str) -> bool:
+    return hmac.compare_digest(signature(code, secret_version), given)
 
 
 def survey_url(point: ServicePoint, *, base_url: str | None = None) -> str:

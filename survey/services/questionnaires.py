@@ -58,13 +58,21 @@ _parsed: dict[str, Questionnaire] = {}
 
 
 def questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
-    """The parsed definition of a stored version, parsed once per process.
+    """The parsed definition of a stored version, parsed once per process."""
+    return questionnaire_by_checksum(version.id, version.checksum)
 
-    Keyed by checksum, so the large definition text is read from the
-    database only the first time a version is seen.
+
+def questionnaire_by_checksum(version_id: int, checksum: str) -> Questionnaire:
+    """The parsed definition of version ``version_id``, cached by its checksum.
+
+    The large definition text is read from the database only the first time
+    a version is seen by this process.
     """
-    parsed = _parsed.get(version.checksum)
+    parsed = _parsed.get(checksum)
     if parsed is None:
-        source = f"questionnaire {version.code} v{version.version}"
-        parsed = _parsed[version.checksum] = parse_questionnaire(version.definition, source=source)
+        definition = db.session.scalar(
+            select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == version_id)
+        )
+        source = f"questionnaire version {version_id}"
+        parsed = _parsed[checksum] = parse_questionnaire(definition, source=source)
     return parsed

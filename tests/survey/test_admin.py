@@ -290,7 +290,7 @@ def test_rotating_the_secret_revokes_printed_codes(client, login, desk):
     assert response.status_code == 302
     db.session.refresh(desk)
     assert desk.secret_version == 2
-    assert not signature_matches(desk, old_signature)
+    assert not signature_matches(desk.code, desk.secret_version, old_signature)
     assert survey_url(desk) != old_url
     assert client.get(old_url.removeprefix("http://localhost")).status_code == 410
     entry = db.session.scalar(select(AuditEntry).filter_by(action="rotate_secret"))

@@ -274,3 +274,41 @@ def test_page_with_css_and_js_is_under_60_kb(client, desk):
     css = client.get("/static/site.css").get_data()
     js = client.get("/static/survey.js").get_data()
     assert len(page) + len(css) + len(js) < 60 * 1024
+
+
+def issued_uuid(html: str) -> str:
+    import re
+
+    return re.search(r'name="response_uuid" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def test_back_after_sending_reissues_the_same_response_id(client, desk):
+    first_form = client.get(form_url(desk)).get_data(as_text=True)
+    sent = issued_uuid(first_form)
+    assert 'id="already-sent"' not in first_form
+    thanks = post_form(client, desk, valid_answers(desk), response_uuid=sent)
+    back = client.get(form_url(desk)).get_data(as_text=True)  # Back re-fetches the form
+    assert issued_uuid(back) == sent
+    assert "đã được ghi nhận" in back
+    again = post_form(client, desk, valid_answers(desk), response_uuid=issued_uuid(back))
+    assert again.headers["Location"] == thanks.headers["Location"]
+    assert stored_responses() == 1
+
+
+def test_another_person_on_the_same_phone_gets_a_new_response(client, desk):
+    sent = issued_uuid(client.get(form_url(desk)).get_data(as_text=True))
+    post_form(client, desk, valid_answers(desk), response_uuid=sent)
+    fresh = client.get(form_url(desk) + "?new=1").get_data(as_text=True)
+    assert issued_uuid(fresh) != sent
+    assert 'id="already-sent"' not in fresh
+    post_form(client, desk, valid_answers(desk), response_uuid=issued_uuid(fresh))
+    assert stored_responses() == 2
+
+
+def test_retry_after_the_wave_changed_still_thanks_a_stored_response(client, desk):
+    key = str(uuid.uuid4())
+    first = post_form(client, desk, valid_answers(desk), response_uuid=key)
+    retry = post_form(client, desk, valid_answers(desk), response_uuid=key, wave="2025-Q1")
+    assert retry.status_code == 303
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert stored_responses() == 1
