@@ -23,6 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey.config import load_config
 
     load_config(app, test_config)
+    if app.config["PROXY_COUNT"]:
+        _trust_proxies(app, int(app.config["PROXY_COUNT"]))
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -45,15 +47,29 @@ def select_locale() -> str:
     return remembered if remembered in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _trust_proxies(app: Flask, count: int) -> None:
+    """Behind ``count`` reverse proxies, take the client's address from X-Forwarded-For.
+
+    Without this every phone would share the proxy's address, and the
+    per-address submission limit would count them as one.
+    """
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
 def _init_extensions(app: Flask) -> None:
-    from survey import models  # noqa: F401  (registers the tables)
-    from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from survey import (
+        models,  # noqa: F401  (registers the tables)
+        ratelimits,
+    )
+    from survey.extensions import babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    limiter.init_app(app)
+    ratelimits.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"

@@ -14,7 +14,10 @@ def default_config(app: Flask) -> dict:
     database = Path(app.instance_path) / "sipas.sqlite3"
     return {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pre-ping: it costs a round trip per request on the submission
+        # path; a connection broken by a database restart fails one request
+        # and is then replaced by the pool.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 3600},
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "LANGUAGES": ("vi", "en"),
@@ -29,8 +32,9 @@ def default_config(app: Flask) -> dict:
         "SUBMIT_LIMIT_PER_DESK": "600 per minute",
         "LOGIN_LIMIT": "10 per 5 minutes",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Reverse proxies in front of the app (nginx: 1); their X-Forwarded-For is trusted.
+        "PROXY_COUNT": 0,
         "RATELIMIT_ENABLED": True,
-        "RATELIMIT_HEADERS_ENABLED": False,
     }
 
 

@@ -1,12 +1,13 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from survey.auth import bp
 from survey.auth.forms import LoginForm
-from survey.extensions import db, limiter, login_manager
+from survey.extensions import db, login_manager
 from survey.models import User
+from survey.ratelimits import enforce
 
 
 @login_manager.user_loader
@@ -14,13 +15,10 @@ def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login():
+    if request.method == "POST":
+        enforce(("LOGIN_LIMIT", request.remote_addr or ""))
     if current_user.is_authenticated:
         return redirect(url_for("admin.index"))
     form = LoginForm()

@@ -9,25 +9,25 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from survey.errors import UserError
-from survey.extensions import db, limiter
+from survey.extensions import db
 from survey.models import Procedure, Response, ServicePoint
 from survey.public import bp
 from survey.questionnaire import AnswersError, Questionnaire
+from survey.ratelimits import enforce
 from survey.services import qrcodes
 from survey.services.responses import (
     Desk,
     OpenWave,
     Submission,
-    find_desk,
+    desk_and_wave,
     is_stored,
-    open_wave_for,
     parse_uuid,
     store_response,
 )
@@ -43,25 +43,16 @@ def home():
     return render_template("public/home.html")
 
 
-def _per_address() -> str:
-    return current_app.config["SUBMIT_LIMIT_PER_ADDRESS"]
-
-
-def _per_desk() -> str:
-    return current_app.config["SUBMIT_LIMIT_PER_DESK"]
-
-
-def _desk_key() -> str:
-    return "desk:" + (request.view_args or {}).get("code", "")
-
-
 @bp.route("/s/<code>", defaults={"sig": ""})
 @bp.route("/s/<code>/<sig>", methods=["GET", "POST"])
-@limiter.limit(_per_address, methods=["POST"])
-@limiter.limit(_per_desk, key_func=_desk_key, methods=["POST"])
 def questionnaire(code: str, sig: str):
-    desk = _verified_desk(code, sig)
-    wave = open_wave_for(desk.id)
+    if request.method == "POST":
+        enforce(
+            ("SUBMIT_LIMIT_PER_ADDRESS", request.remote_addr or ""),
+            ("SUBMIT_LIMIT_PER_DESK", code),
+        )
+    desk, wave = desk_and_wave(code)
+    _check_desk(desk, sig)
     if wave is None:
         raise UserError(
             _("No survey is open at this desk right now. Thank you for your interest."),
@@ -125,9 +116,8 @@ def _forget_sent(desk_code: str) -> None:
         session["sent"] = {k: v for k, v in sent.items() if k != desk_code}
 
 
-def _verified_desk(code: str, sig: str) -> Desk:
-    """The desk a QR code leads to; a clear page for a forged, revoked or closed one."""
-    desk = find_desk(code)
+def _check_desk(desk: Desk | None, sig: str) -> None:
+    """A clear page for a QR code that is forged, mistyped, revoked or closed."""
     if (
         desk is None
         or not sig
@@ -156,7 +146,6 @@ def _verified_desk(code: str, sig: str) -> Desk:
             status=410,
             title=_("Survey closed at this desk"),
         )
-    return desk
 
 
 def _was_valid_once(desk: Desk, sig: str) -> bool:

@@ -1,25 +1,44 @@
 """Storing citizens' responses exactly once, on a lean path.
 
 A response arrives as one POST carrying the UUID issued with the form. It is
-written with its answers in one transaction. A second arrival of the same
-UUID (double tap, back-and-resubmit, retry after a dropped line, or a
-concurrent duplicate) is absorbed by ``INSERT … ON CONFLICT (uuid) DO
-NOTHING`` and answered with the thank-you page of the response already
-stored.
+written with its answers atomically. A second arrival of the same UUID
+(double tap, back-and-resubmit, retry after a dropped line, or a concurrent
+duplicate) is absorbed by ``INSERT … ON CONFLICT (uuid) DO NOTHING`` and
+answered with the thank-you page of the response already stored.
 
 This is the hottest path of the application (hundreds of submissions a
-second in a national wave), so it reads and writes with a few Core
-statements instead of ORM objects.
+second in a national wave, on small servers), so it is built for few round
+trips to the database rather than with ORM objects:
+
+- one query reads the desk, its open wave and its procedures;
+- on PostgreSQL one statement writes the response and its answers
+  (data-modifying CTEs, the answers passed as arrays), in autocommit: a
+  single statement is atomic, and no BEGIN or COMMIT round trip is needed;
+  elsewhere (SQLite) a short transaction does the same in three statements.
 """
 
 from __future__ import annotations
 
 import uuid as uuid_module
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, case, exists, insert, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects import sqlite
 
 from survey.errors import UserError
 from survey.extensions import db
@@ -48,6 +67,8 @@ class Desk:
     code: str
     active: bool
     secret_version: int
+    #: Procedure code → id, for the procedures handled at the desk.
+    procedures: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,29 +106,49 @@ def parse_uuid(value: str | None) -> str:
         ) from error
 
 
-def _connection() -> Connection:
-    return db.session.connection()
+# --- statements, built once; each request only binds values ------------------
 
+_DESK_COLUMNS = (
+    ServicePoint.id,
+    ServicePoint.code,
+    ServicePoint.active,
+    ServicePoint.secret_version,
+)
 
-# The statements of the hot path, built once; each request only binds values.
-_FIND_DESK = select(
-    ServicePoint.id, ServicePoint.code, ServicePoint.active, ServicePoint.secret_version
-).where(ServicePoint.code == bindparam("code"))
+#: "code=id,code=id": procedure codes hold letters, digits, dots and dashes only.
+_PROCEDURE_LIST = (
+    select(func.aggregate_strings(Procedure.code + "=" + cast(Procedure.id, String), ","))
+    .join(service_point_procedure, service_point_procedure.c.procedure_id == Procedure.id)
+    .where(service_point_procedure.c.service_point_id == ServicePoint.id)
+    .scalar_subquery()
+)
 
-_OPEN_WAVE = (
-    select(Wave.id, Wave.code, QuestionnaireVersion.id, QuestionnaireVersion.checksum)
-    .join(QuestionnaireVersion, Wave.questionnaire_id == QuestionnaireVersion.id)
-    .where(
-        Wave.status == "open",
-        or_(
-            # A wave with a sampling frame takes responses at its desks only;
-            exists().where(
-                FrameEntry.wave_id == Wave.id, FrameEntry.service_point_id == bindparam("desk_id")
-            ),
-            # one without a frame, at every desk.
-            ~exists().where(FrameEntry.wave_id == Wave.id),
+_WAVE_TAKES_DESK = and_(
+    Wave.status == "open",
+    or_(
+        # A wave with a sampling frame takes responses at its desks only;
+        exists().where(
+            FrameEntry.wave_id == Wave.id, FrameEntry.service_point_id == ServicePoint.id
         ),
+        # one without a frame, at every desk.
+        ~exists().where(FrameEntry.wave_id == Wave.id),
+    ),
+)
+
+#: The desk with its open wave (desk questionnaires first, then the newest).
+_DESK_AND_WAVE = (
+    select(
+        *_DESK_COLUMNS,
+        _PROCEDURE_LIST,
+        Wave.id,
+        Wave.code,
+        QuestionnaireVersion.id,
+        QuestionnaireVersion.checksum,
     )
+    .select_from(ServicePoint)
+    .join(Wave, _WAVE_TAKES_DESK)
+    .join(QuestionnaireVersion, Wave.questionnaire_id == QuestionnaireVersion.id)
+    .where(ServicePoint.code == bindparam("code"))
     .order_by(
         case((QuestionnaireVersion.kind == "desk", 0), else_=1),
         Wave.created_at.desc(),
@@ -116,116 +157,117 @@ _OPEN_WAVE = (
     .limit(1)
 )
 
-_PROCEDURES = (
-    select(Procedure.code, Procedure.id)
-    .join(service_point_procedure, service_point_procedure.c.procedure_id == Procedure.id)
-    .where(service_point_procedure.c.service_point_id == bindparam("desk_id"))
-)
+_FIND_DESK = select(*_DESK_COLUMNS, _PROCEDURE_LIST).where(ServicePoint.code == bindparam("code"))
 
 _IS_STORED = select(RESPONSE.c.id).where(RESPONSE.c.uuid == bindparam("uuid"))
 
-_RESPONSE_VALUES = {
-    name: bindparam(name)
-    for name in ("uuid", "wave_id", "service_point_id", "procedure_id", "channel", "locale")
-}
+_RESPONSE_FIELDS = ("uuid", "wave_id", "service_point_id", "procedure_id", "channel", "locale")
+
+#: PostgreSQL: the response and its answers in one atomic statement. Returns
+#: the new response's id, or no row when the UUID was already stored.
+_STORE_POSTGRESQL = text(
+    "WITH stored AS ("
+    " INSERT INTO response (uuid, wave_id, service_point_id, procedure_id, channel, locale,"
+    " status, submitted_at)"
+    " VALUES (:uuid, :wave_id, :service_point_id, :procedure_id, :channel, :locale,"
+    " 'valid', now())"
+    " ON CONFLICT (uuid) DO NOTHING RETURNING id"
+    "), answers AS ("
+    " INSERT INTO answer (response_id, item_code, value_num, value_text)"
+    " SELECT stored.id, a.code, a.num, a.txt FROM stored, unnest("
+    "CAST(:codes AS varchar[]), CAST(:nums AS integer[]), CAST(:texts AS text[])"
+    ") AS a(code, num, txt)"
+    ") SELECT id FROM stored"
+)
+
+_INSERT_ONCE_SQLITE = (
+    sqlite.insert(RESPONSE)
+    .values(status="valid", **{name: bindparam(name) for name in _RESPONSE_FIELDS})
+    .on_conflict_do_nothing(index_elements=["uuid"])
+    .returning(RESPONSE.c.id)
+)
 
 
-def _insert_once(dialect_name: str):
-    """INSERT of a response that does nothing when its UUID is already stored."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return (
-        dialect.insert(RESPONSE)
-        .values(status="valid", **_RESPONSE_VALUES)
-        .on_conflict_do_nothing(index_elements=["uuid"])
-        .returning(RESPONSE.c.id)
-    )
+# --- reading ---------------------------------------------------------------------
 
 
-_INSERT_ONCE = {name: _insert_once(name) for name in ("postgresql", "sqlite")}
+@contextmanager
+def _autocommit() -> Iterator[Connection]:
+    """A connection outside any transaction: each statement commits by itself."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
 
 
-def find_desk(code: str) -> Desk | None:
-    row = _connection().execute(_FIND_DESK, {"code": code}).first()
-    return Desk(*row) if row else None
+def desk_and_wave(code: str) -> tuple[Desk | None, OpenWave | None]:
+    """The desk with ``code`` and the open wave taking responses there, if any."""
+    with _autocommit() as connection:
+        row = connection.execute(_DESK_AND_WAVE, {"code": code}).first()
+        if row is not None:
+            return _desk(row[:5]), OpenWave(*row[5:])
+        row = connection.execute(_FIND_DESK, {"code": code}).first()
+        return (_desk(row) if row else None), None
 
 
-def open_wave_for(desk_id: int) -> OpenWave | None:
-    """The open wave that takes responses at this desk.
-
-    Desk questionnaires come before household ones, and the newest wave first.
-    """
-    row = _connection().execute(_OPEN_WAVE, {"desk_id": desk_id}).first()
-    return OpenWave(*row) if row else None
-
-
-def procedure_codes(desk_id: int) -> dict[str, int]:
-    """Procedure code → id for the procedures handled at the desk."""
-    rows = _connection().execute(_PROCEDURES, {"desk_id": desk_id})
-    return {code: procedure_id for code, procedure_id in rows}
+def _desk(row) -> Desk:
+    listed = row[4] or ""
+    pairs = (entry.rsplit("=", 1) for entry in listed.split(",") if entry)
+    return Desk(*row[:4], procedures={code: int(pk) for code, pk in pairs})
 
 
 def is_stored(response_uuid: str) -> bool:
-    return _connection().execute(_IS_STORED, {"uuid": response_uuid}).first() is not None
+    with _autocommit() as connection:
+        return connection.execute(_IS_STORED, {"uuid": response_uuid}).first() is not None
+
+
+# --- writing ---------------------------------------------------------------------
 
 
 def store_response(submission: Submission, answers: Mapping[str, object]) -> bool:
     """Validate and store one response; True if it is new, False if already stored.
 
     Raises AnswersError (nothing stored) when the answers do not fit the
-    wave's questionnaire. Commits: the whole response or nothing.
+    wave's questionnaire. The response and its answers are stored together or
+    not at all.
     """
     questionnaire = submission.wave.questionnaire
-    procedures = procedure_codes(submission.desk.id)
+    procedures = submission.desk.procedures
     # Without JavaScript every question is on the page, so a citizen may
     # answer one that skip logic hides: it is left out rather than refused.
     cleaned = questionnaire.clean_answers(questionnaire.drop_hidden(answers), procedures=procedures)
-    connection = _connection()
-    response_id = connection.execute(
-        _INSERT_ONCE[connection.dialect.name],
-        {
-            "uuid": submission.uuid,
-            "wave_id": submission.wave.id,
-            "service_point_id": submission.desk.id,
-            "procedure_id": _procedure_id(questionnaire, cleaned, procedures),
-            "channel": submission.channel,
-            "locale": submission.locale,
-        },
-    ).scalar()
-    if response_id is None:
-        db.session.rollback()
-        return False
-    insert_answers(connection, answer_rows(questionnaire, cleaned, response_id))
-    db.session.commit()
+    values = {
+        "uuid": submission.uuid,
+        "wave_id": submission.wave.id,
+        "service_point_id": submission.desk.id,
+        "procedure_id": _procedure_id(questionnaire, cleaned, procedures),
+        "channel": submission.channel,
+        "locale": submission.locale,
+    }
+    rows = answer_rows(questionnaire, cleaned, 0)
+    if db.engine.dialect.name == "postgresql":
+        return _store_postgresql(values, rows)
+    return _store_generic(values, rows)
+
+
+def _store_postgresql(values: dict, rows: list[dict]) -> bool:
+    arrays = {
+        "codes": [row["item_code"] for row in rows],
+        "nums": [row["value_num"] for row in rows],
+        "texts": [row["value_text"] for row in rows],
+    }
+    with _autocommit() as connection:
+        return connection.execute(_STORE_POSTGRESQL, {**values, **arrays}).first() is not None
+
+
+def _store_generic(values: dict, rows: list[dict]) -> bool:
+    with db.engine.begin() as connection:
+        response_id = connection.execute(_INSERT_ONCE_SQLITE, values).scalar()
+        if response_id is None:
+            return False
+        if rows:
+            connection.execute(
+                insert(ANSWER), [{**row, "response_id": response_id} for row in rows]
+            )
     return True
-
-
-#: PostgreSQL takes a response's answers as three arrays in one statement that
-#: is parsed once per connection; a multi-row VALUES would be compiled anew for
-#: each response length, and executemany costs a round of work per row.
-_ANSWERS_FROM_ARRAYS = text(
-    "INSERT INTO answer (response_id, item_code, value_num, value_text) "
-    "SELECT :response_id, code, num, txt FROM unnest("
-    "CAST(:codes AS varchar[]), CAST(:nums AS integer[]), CAST(:texts AS text[])"
-    ") AS a(code, num, txt)"
-)
-
-
-def insert_answers(connection: Connection, rows: list[dict]) -> None:
-    """Insert one response's answer rows (all with the same ``response_id``)."""
-    if not rows:
-        return
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            _ANSWERS_FROM_ARRAYS,
-            {
-                "response_id": rows[0]["response_id"],
-                "codes": [row["item_code"] for row in rows],
-                "nums": [row["value_num"] for row in rows],
-                "texts": [row["value_text"] for row in rows],
-            },
-        )
-    else:
-        connection.execute(insert(ANSWER), rows)
 
 
 def _procedure_id(questionnaire: Questionnaire, cleaned: Mapping, procedures: dict) -> int | None:
@@ -258,9 +300,8 @@ __all__ = [
     "Desk",
     "OpenWave",
     "Submission",
-    "find_desk",
+    "desk_and_wave",
     "is_stored",
-    "open_wave_for",
     "parse_uuid",
     "store_response",
 ]

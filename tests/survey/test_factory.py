@@ -40,3 +40,18 @@ def test_cookies_are_http_only_and_secure_behind_https(monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] is True
     monkeypatch.setenv("SIPAS_PUBLIC_URL", "")
     assert create_app().config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_behind_a_proxy_the_client_address_comes_from_forwarded_for(monkeypatch):
+    from flask import request
+
+    monkeypatch.setenv("SIPAS_PROXY_COUNT", "1")
+    app = create_app({"TESTING": True, "SECRET_KEY": "x"})
+
+    @app.route("/whoami")
+    def whoami():
+        return request.remote_addr
+
+    client = app.test_client()
+    reply = client.get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert reply.get_data(as_text=True) == "203.0.113.7"
