@@ -13,8 +13,19 @@ Typical use::
     est.estimate, est.se, est.ci(method="logit")
     table = mean(design, "age", by="province")        # an EstimateTable
     table.to_frame(level=0.95, method="wald-t")
+
+    # The SIPAS index: items -> dimensions -> parts -> overall, SEs by
+    # linearising the whole chain, by province
+    sipas_index(design, {"S-A": ["S-A1", "S-A2"], "S-B": ["S-B1"]}, by="province")
 """
 
+from analysis.aggregates import (
+    group_sums,
+    index_from_aggregates,
+    mean_from_aggregates,
+    ratio_from_aggregates,
+    total_from_aggregates,
+)
 from analysis.calibration import (
     CalibratedDesign,
     WeightDiagnostics,
@@ -43,6 +54,7 @@ from analysis.intervals import (
 )
 from analysis.replicate import ReplicateDesign, ReplicateType, as_replicate, replicate_covariance
 from analysis.results import Estimate, EstimateTable, as_table
+from analysis.sipas import OVERALL, IndexSpec, sipas_index
 from analysis.variance import (
     DomainVariance,
     domain_variances,
@@ -61,8 +73,10 @@ __all__ = [
     "Domains",
     "Estimate",
     "EstimateTable",
+    "IndexSpec",
     "JointEstimate",
     "LonelyPSU",
+    "OVERALL",
     "ReplicateDesign",
     "ReplicateType",
     "StageInfo",
@@ -76,19 +90,25 @@ __all__ = [
     "contrast",
     "domain_variances",
     "domains",
+    "group_sums",
+    "index_from_aggregates",
     "joint_estimate",
     "logit_interval",
     "mean",
+    "mean_from_aggregates",
     "nonlinear_contrast",
     "post_stratify",
     "proportion",
     "rake",
     "ratio",
+    "ratio_from_aggregates",
     "replicate_covariance",
+    "sipas_index",
     "stratified_covariance",
     "taylor_covariance",
     "taylor_se",
     "total",
+    "total_from_aggregates",
     "wald_interval",
     "weight_diagnostics",
 ]

@@ -143,15 +143,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read_data(path: str) -> pd.DataFrame:
+def _read_data(path: str, labels: Sequence[str] = ()) -> pd.DataFrame:
+    """The CSV file; ``labels`` (strata, PSU and domain columns) are read as text,
+    so that codes such as province "01" keep their leading zeros."""
     file = Path(path)
     if not file.is_file():
         raise UsageError(f"--data: file '{path}' not found")
     try:
-        return pd.read_csv(file, keep_default_na=False, na_values=[""], low_memory=False)
+        return pd.read_csv(
+            file,
+            keep_default_na=False,
+            na_values=[""],
+            low_memory=False,
+            dtype={name: str for name in labels},
+        )
     except (ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"--data: cannot read '{path}' as CSV ({first})") from None
+
+
+def _label_columns(args: argparse.Namespace) -> list[str]:
+    """Columns that name groups (strata, clusters, domains) rather than measure."""
+    names = [args.strata, args.psu, args.by]
+    return [part.strip() for name in names if name for part in name.split(",")]
 
 
 def _design(args: argparse.Namespace, data: pd.DataFrame) -> SurveyDesign:
@@ -196,7 +210,7 @@ def run_estimate(args: argparse.Namespace) -> EstimateTable:
         raise UsageError("--denominator: required with --stat ratio")
     if args.stat != "ratio" and args.denominator:
         raise UsageError("--denominator: only used with --stat ratio")
-    data = _read_data(args.data)
+    data = _read_data(args.data, _label_columns(args))
     design = _design(args, data)
     if args.var not in data.columns:
         raise UsageError(f"--var: column '{args.var}' is missing")
@@ -216,7 +230,7 @@ def run_index(args: argparse.Namespace) -> EstimateTable:
     dimensions = _named_lists(args.dimension, "--dimension")
     parts = _named_lists(args.part, "--part")
     satisfied = _satisfied(args.satisfied)
-    data = _read_data(args.data)
+    data = _read_data(args.data, _label_columns(args))
     design = _design(args, data)
     return sipas_index(
         design,

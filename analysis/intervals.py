@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import special, stats
@@ -74,6 +75,7 @@ def _check_level(level: float) -> float:
     return level
 
 
+@lru_cache(maxsize=4096)
 def _t_quantile(p: float, df: float | None) -> float:
     """Quantile of Student's t, the normal one for ``df`` None or infinite."""
     if df is None or np.isinf(df):

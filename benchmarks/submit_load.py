@@ -91,7 +91,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0, help="posting time (default 20)")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (default 32)")
     parser.add_argument(
-        "--workers", type=int, default=2 * cores, help="gunicorn workers (default 2 x cores)"
+        "--workers", type=int, default=cores + 1, help="gunicorn workers (default cores + 1)"
     )
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")

@@ -172,6 +172,15 @@ class Questionnaire:
     areas: tuple[Area, ...] = ()
 
     @cached_property
+    def has_skip_logic(self) -> bool:
+        return any(item.show_if for item in self._items)
+
+    @cached_property
+    def multi_select_codes(self) -> frozenset[str]:
+        """Codes of the items answered with several options (sent as lists)."""
+        return frozenset(item.code for item in self._items if item.scale.kind == "multi")
+
+    @cached_property
     def _items(self) -> tuple[Item, ...]:
         return tuple(item for section in self.sections for item in section.items)
 
@@ -237,6 +246,8 @@ class Questionnaire:
         JavaScript shows every question; an answer that does not apply can be dropped
         instead of refused)."""
         kept = dict(answers)
+        if not self.has_skip_logic:
+            return kept
         typed: dict[str, object] = {}
         for item in self._items:
             if not _is_shown(item, typed):

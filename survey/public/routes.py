@@ -160,7 +160,7 @@ def _submitted_answers(questionnaire: Questionnaire) -> dict:
     Fields that are not items of the questionnaire are passed on too, so that
     the validator refuses them by name.
     """
-    multi = {item.code for item in questionnaire.items() if item.scale.kind == "multi"}
+    multi = questionnaire.multi_select_codes
     answers: dict = {}
     for key in request.form:
         if key in ENVELOPE_FIELDS:

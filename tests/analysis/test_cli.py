@@ -332,3 +332,18 @@ def test_bad_input_exits_2_with_one_line(args, message, bad_files) -> None:
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
     assert lines[0].startswith("python -m analysis: error: ")
+
+
+def test_codes_in_group_columns_keep_their_leading_zeros(tmp_path):
+    data = tmp_path / "codes.csv"
+    data.write_text(
+        "province,desk,w,q1\n01,0101,2,5\n01,0102,2,3\n04,0401,1,4\n04,0402,1,2\n",
+        encoding="utf-8",
+    )
+    done = run(
+        "index", "--data", str(data), "--weights", "w", "--strata", "province",
+        "--psu", "desk", "--dimension", "A=q1", "--by", "province",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    provinces = {row["domain"]["province"] for row in json.loads(done.stdout)}
+    assert provinces == {"01", "04"}
