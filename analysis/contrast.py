@@ -49,7 +49,7 @@ from scipy import stats
 from analysis._validate import option
 from analysis.calibration import calibrated_covariance
 from analysis.design import SurveyDesign
-from analysis.estimators import domains
+from analysis.estimators import _is_indicator, domains
 from analysis.intervals import ConfidenceInterval, wald_interval
 from analysis.replicate import ReplicateDesign, ratio_statistic, replicate_covariance
 from analysis.results import Estimate, EstimateTable
@@ -761,17 +761,6 @@ def _columns(
             names.append(str(col))
             cols.append(_numeric(series, str(col), "y"))
     return names, np.column_stack(cols)
-
-
-def _is_indicator(series: pd.Series) -> bool:
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return True
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return False
-    values = pd.to_numeric(series.dropna(), errors="coerce")
-    if values.isna().any() or values.empty:
-        return False
-    return bool(values.isin([0, 1]).all())
 
 
 def _numeric(series: pd.Series, label: str, arg: str) -> np.ndarray:
