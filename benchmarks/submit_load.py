@@ -80,8 +80,13 @@ def main() -> int:
     desks = desk_forms(database_url, f"http://{HOST}:{args.port}")
     print(f"{len(desks)} desks; questionnaire {desks[0].questionnaire.code}", flush=True)
     before = stored_uuids(database_url)
+    use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
+    print(f"load generator: {'wrk' if use_wrk else 'python asyncio'}", flush=True)
     with gunicorn(env, args.port, args.workers, args.worker_class, args.threads) as server:
-        result = asyncio.run(load(desks, args, server.pid))
+        if use_wrk:
+            result = wrk_load(desks, args, server.pid)
+        else:
+            result = asyncio.run(load(desks, args, server.pid))
     return report(result, database_url, before, args)
 
 
@@ -100,6 +105,14 @@ def parse_args() -> argparse.Namespace:
         choices=("raised", "off"),
         default="raised",
         help="rate limits raised far above the load (default: the limiter still runs) or off",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (C, Debian package 'wrk'; the default where installed, "
+        "so that the generator takes little of the cores the server needs) or this "
+        "script's own asyncio client",
     )
     parser.add_argument("--port", type=int, default=free_port())
     parser.add_argument("--demo-responses", type=int, default=200)
@@ -270,7 +283,9 @@ def desk_forms(database_url: str, base_url: str) -> list[DeskForm]:
     return desks
 
 
-def random_answers(desk: DeskForm, rng: random.Random) -> dict[str, str]:
+def random_answers(
+    desk: DeskForm, rng: random.Random, *, always_comment: bool = False
+) -> dict[str, str]:
     """A complete, valid answer set that follows the skip logic."""
     answers: dict[str, object] = {}
     for item in desk.questionnaire.items():
@@ -283,7 +298,7 @@ def random_answers(desk: DeskForm, rng: random.Random) -> dict[str, str]:
             if desk.procedures:
                 answers[item.code] = rng.choice(desk.procedures)
         elif kind == "text":
-            if rng.random() < 0.2:
+            if always_comment or rng.random() < 0.2:
                 answers[item.code] = f"Góp ý {rng.randrange(10**6)}: nhanh hơn, rõ ràng hơn."
         elif kind == "multi":
             chosen = rng.sample(item.scale.values, k=min(2, len(item.scale.values)))
@@ -318,6 +333,8 @@ class Result:
     answers_sent: int = 0
     cpu_before: dict[str, float] = field(default_factory=dict)
     cpu_after: dict[str, float] = field(default_factory=dict)
+    #: (p50, p99) in ms where the generator reports them itself (wrk).
+    latency_percentiles: tuple[float, float] | None = None
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -445,6 +462,7 @@ def cpu_snapshot(server_pid: int) -> dict[str, float]:
     """
     ticks = os.sysconf("SC_CLK_TCK")
     totals = {"app": 0.0, "postgres": 0.0}
+    wrk_seconds = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -458,9 +476,146 @@ def cpu_snapshot(server_pid: int) -> dict[str, float]:
             totals["app"] += seconds
         elif name.startswith("postgres"):
             totals["postgres"] += seconds
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    totals["load generator"] = usage.ru_utime + usage.ru_stime
+        elif name == "wrk":
+            wrk_seconds += seconds
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    # wrk, once it has exited and been waited for (the flask commands run before
+    # the load count in both snapshots, so they cancel out).
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals["load generator"] = (
+        own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + wrk_seconds
+    )
     return totals
+
+
+# --- wrk as the load generator -------------------------------------------------
+
+WRK_SCRIPT = r"""
+-- Posts the prepared forms in turn, each with a fresh UUID, and writes the
+-- UUID of every acknowledged submission (303 to /thanks/<uuid>) to a file.
+local forms = dofile(os.getenv("SIPAS_WRK_FORMS"))
+local threads = {}
+local counter, out = 0, nil
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time() * 1000 + id * 7919)
+  out = io.open(os.getenv("SIPAS_WRK_ACKS") .. "." .. id, "w")
+end
+
+local function new_uuid()
+  return (string.gsub("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", "[xy]", function(c)
+    local v = (c == "x") and math.random(0, 15) or math.random(8, 11)
+    return string.format("%x", v)
+  end))
+end
+
+function request()
+  counter = counter + 1
+  local form = forms[(counter % #forms) + 1]
+  local body = string.gsub(form.body, "UUIDPLACEHOLDER", new_uuid())
+  return wrk.format("POST", form.path, form.headers, body)
+end
+
+function response(status, headers, body)
+  local location = headers["Location"] or ""
+  local acked = string.match(location, "/thanks/([0-9a-f%-]+)")
+  if status == 303 and acked then
+    out:write(acked, "\n")
+  else
+    out:write("!", status, "\n")
+  end
+  out:flush()
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("WRK %d %d %d %d %d\n", latency:percentile(50),
+    latency:percentile(99), summary.duration, summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout, summary.requests))
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def wrk_forms(desks: list[DeskForm], args) -> tuple[str, int]:
+    """Lua table of prepared POSTs (a session and form per desk, several answer
+    sets each), and the number of answer rows every one of them stores."""
+    rng = random.Random(args.seed)
+    entries, per_form = [], set()
+    for desk in desks:
+        phone = Phone(args.port)
+        status, _, page = asyncio.run(phone.request("GET", desk.url))
+        hidden = hidden_fields(page.decode("utf-8", "replace"))
+        if status != 200 or "csrf_token" not in hidden:
+            raise SystemExit(f"GET {desk.url}: status {status}, no form")
+        cookie = "; ".join(f"{k}={v}" for k, v in phone.cookies.items())
+        path = urlsplit(desk.url).path
+        for _ in range(20):
+            answers = random_answers(desk, rng, always_comment=True)
+            per_form.add(sum(len(v) if isinstance(v, list) else 1 for v in answers.values()))
+            body = form_body(answers, hidden, "UUIDPLACEHOLDER").decode()
+            headers = (
+                f'{{["Content-Type"]="application/x-www-form-urlencoded", '
+                f'["Cookie"]={lua_string(cookie)}, ["Connection"]="close"}}'
+            )
+            entries.append(
+                f"{{path={lua_string(path)}, headers={headers}, body={lua_string(body)}}}"
+            )
+    if len(per_form) != 1:
+        raise SystemExit("prepared forms store different numbers of answers")
+    return "return {\n" + ",\n".join(entries) + "\n}\n", per_form.pop()
+
+
+def wrk_load(desks: list[DeskForm], args, server_pid: int) -> Result:
+    """Run wrk against the server; read back the acknowledged UUIDs it wrote."""
+    result = Result()
+    forms, answers_per_form = wrk_forms(desks, args)
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        (work / "forms.lua").write_text(forms, encoding="utf-8")
+        (work / "post.lua").write_text(WRK_SCRIPT, encoding="utf-8")
+        env = {
+            **os.environ,
+            "SIPAS_WRK_FORMS": str(work / "forms.lua"),
+            "SIPAS_WRK_ACKS": str(work / "acks"),
+        }
+        command = [
+            "wrk", "--threads", "1", "--connections", str(args.clients),
+            "--duration", f"{int(args.seconds)}s", "--timeout", f"{int(REQUEST_TIMEOUT)}s",
+            "--script", str(work / "post.lua"), f"http://{HOST}:{args.port}/",
+        ]  # fmt: skip
+        result.cpu_before = cpu_snapshot(server_pid)
+        started = time.perf_counter()
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=args.seconds + 60
+        )
+        result.seconds = time.perf_counter() - started
+        result.cpu_after = cpu_snapshot(server_pid)
+        summary = next(
+            (line.split() for line in done.stdout.splitlines() if line.startswith("WRK ")), None
+        )
+        if done.returncode != 0 or summary is None:
+            raise SystemExit(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
+        p50_us, p99_us, duration_us, socket_errors, _requests = map(int, summary[1:])
+        result.seconds = duration_us / 1e6
+        result.latency_percentiles = (p50_us / 1000, p99_us / 1000)
+        if socket_errors:
+            result.errors["socket"] = socket_errors
+        for acks in work.glob("acks.*"):
+            for line in acks.read_text().split():
+                if line.startswith("!"):
+                    result.error(f"POST status {line[1:]}")
+                else:
+                    result.acknowledged.add(line)
+    result.answers_sent = len(result.acknowledged) * answers_per_form
+    return result
 
 
 # --- the report ------------------------------------------------------------------
@@ -503,9 +658,12 @@ def report(result: Result, database_url: str, before: set[str], args) -> int:
     extra = new - result.acknowledged
     answers = stored_answer_count(database_url, result.acknowledged & new)
     rate = len(result.acknowledged) / result.seconds if result.seconds else 0.0
-    latencies = sorted(result.latencies) or [0.0]
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
+    if result.latency_percentiles:
+        p50, p99 = result.latency_percentiles
+    else:
+        latencies = sorted(result.latencies) or [0.0]
+        p50 = statistics.median(latencies) * 1000
+        p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
     print()
     print(f"clients                 {args.clients}")
     print(f"posting time            {result.seconds:.1f} s")
@@ -522,7 +680,7 @@ def report(result: Result, database_url: str, before: set[str], args) -> int:
     print(f"responses stored        {len(new)}")
     print(f"answers stored/sent     {answers}/{result.answers_sent}")
     print(f"acknowledged, not found {len(lost)}")
-    print(f"stored, not acknowledged {len(extra)}")
+    print(f"stored, not acknowledged {len(extra)}   (in flight when the generator stopped)")
     failed = bool(lost) or answers != result.answers_sent or not result.acknowledged
     if failed:
         print("FAIL: acknowledged submissions are missing or incomplete in the database")

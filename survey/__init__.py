@@ -71,6 +71,9 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     ratelimits.init_app(app)
     login_manager.init_app(app)
+    from survey.services.responses import close_connection
+
+    app.teardown_appcontext(close_connection)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
 

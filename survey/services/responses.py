@@ -20,10 +20,10 @@ trips to the database rather than with ORM objects:
 from __future__ import annotations
 
 import uuid as uuid_module
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from flask import g
 from sqlalchemy import (
     Connection,
     String,
@@ -191,21 +191,31 @@ _INSERT_ONCE_SQLITE = (
 # --- reading ---------------------------------------------------------------------
 
 
-@contextmanager
-def _autocommit() -> Iterator[Connection]:
-    """A connection outside any transaction: each statement commits by itself."""
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        yield connection
+def _autocommit() -> Connection:
+    """This app context's connection outside any transaction: each statement
+    commits by itself. Opened once per request; closed by :func:`close_connection`."""
+    connection = g.get("autocommit_connection")
+    if connection is None:
+        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        g.autocommit_connection = connection
+    return connection
+
+
+def close_connection(_error: BaseException | None = None) -> None:
+    """Return the request's autocommit connection to the pool (app teardown)."""
+    connection = g.pop("autocommit_connection", None)
+    if connection is not None:
+        connection.close()
 
 
 def desk_and_wave(code: str) -> tuple[Desk | None, OpenWave | None]:
     """The desk with ``code`` and the open wave taking responses there, if any."""
-    with _autocommit() as connection:
-        row = connection.execute(_DESK_AND_WAVE, {"code": code}).first()
-        if row is not None:
-            return _desk(row[:5]), OpenWave(*row[5:])
-        row = connection.execute(_FIND_DESK, {"code": code}).first()
-        return (_desk(row) if row else None), None
+    connection = _autocommit()
+    row = connection.execute(_DESK_AND_WAVE, {"code": code}).first()
+    if row is not None:
+        return _desk(row[:5]), OpenWave(*row[5:])
+    row = connection.execute(_FIND_DESK, {"code": code}).first()
+    return (_desk(row) if row else None), None
 
 
 def _desk(row) -> Desk:
@@ -215,8 +225,7 @@ def _desk(row) -> Desk:
 
 
 def is_stored(response_uuid: str) -> bool:
-    with _autocommit() as connection:
-        return connection.execute(_IS_STORED, {"uuid": response_uuid}).first() is not None
+    return _autocommit().execute(_IS_STORED, {"uuid": response_uuid}).first() is not None
 
 
 # --- writing ---------------------------------------------------------------------
@@ -254,8 +263,8 @@ def _store_postgresql(values: dict, rows: list[dict]) -> bool:
         "nums": [row["value_num"] for row in rows],
         "texts": [row["value_text"] for row in rows],
     }
-    with _autocommit() as connection:
-        return connection.execute(_STORE_POSTGRESQL, {**values, **arrays}).first() is not None
+    stored = _autocommit().execute(_STORE_POSTGRESQL, {**values, **arrays})
+    return stored.first() is not None
 
 
 def _store_generic(values: dict, rows: list[dict]) -> bool:
