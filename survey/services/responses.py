@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask import g
+from flask_babel import gettext as _
 from sqlalchemy import (
     Connection,
     String,
@@ -102,7 +103,7 @@ def parse_uuid(value: str | None) -> str:
         return str(uuid_module.UUID(str(value or "")))
     except ValueError as error:
         raise UserError(
-            "The form is damaged (missing response id). Please open it again."
+            _("The form is damaged (its response number is missing). Please open it again.")
         ) from error
 
 

@@ -185,7 +185,9 @@ def test_answers_for_another_wave_are_refused(client, desk):
 
 def test_missing_response_id_is_refused(client, desk):
     data = {"wave": "2026-Q4", "response_uuid": "not-a-uuid", **valid_answers(desk)}
-    assert client.post(form_url(desk), data=data).status_code == 400
+    page = client.post(form_url(desk), data=data)
+    assert page.status_code == 400
+    assert "Phiếu bị lỗi" in page.get_data(as_text=True)
     assert stored_responses() == 0
 
 
