@@ -51,3 +51,9 @@ def small_frame() -> pd.DataFrame:
 def small_design(small_frame: pd.DataFrame) -> SurveyDesign:
     """The stratified cluster design of ``small_frame``."""
     return SurveyDesign.from_frame(small_frame, weights="w", strata="stratum", psu="desk")
+
+
+def reference_values(folder: Path) -> dict[str, np.ndarray]:
+    """The named vectors a folder's ``make_reference.R`` wrote to ``values.csv``."""
+    values = pd.read_csv(folder / "values.csv", dtype={"value": float})
+    return {name: group["value"].to_numpy() for name, group in values.groupby("name", sort=False)}

@@ -42,6 +42,7 @@ from analysis.contrast import joint_estimate
 from analysis.design import SurveyDesign
 from analysis.replicate import ReplicateDesign, as_replicate
 from analysis.variance import taylor_covariance
+from tests.analysis.conftest import reference_values
 
 REF = Path(__file__).parent / "reference" / "calibration"
 EST = 1e-9
@@ -53,8 +54,7 @@ POP_SCHWIDE = {"No": 1072, "Yes": 5122}
 
 @pytest.fixture(scope="module")
 def ref() -> dict[str, np.ndarray]:
-    values = pd.read_csv(REF / "values.csv", dtype={"value": float})
-    return {name: group["value"].to_numpy() for name, group in values.groupby("name", sort=False)}
+    return reference_values(REF)
 
 
 @pytest.fixture(scope="module")

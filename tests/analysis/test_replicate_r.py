@@ -37,6 +37,7 @@ from analysis.replicate import (
     replicate_variance,
     total_statistic,
 )
+from tests.analysis.conftest import reference_values
 
 REF = Path(__file__).parent / "reference" / "replicate"
 EST = 1e-9
@@ -45,8 +46,7 @@ SE = 1e-7
 
 @pytest.fixture(scope="module")
 def ref() -> dict[str, np.ndarray]:
-    values = pd.read_csv(REF / "values.csv", dtype={"value": float})
-    return {name: group["value"].to_numpy() for name, group in values.groupby("name", sort=False)}
+    return reference_values(REF)
 
 
 @pytest.fixture(scope="module")
