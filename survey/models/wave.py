@@ -30,10 +30,6 @@ class Wave(db.Model):
     questionnaire: Mapped[QuestionnaireVersion] = relationship()
     frame: Mapped[list[FrameEntry]] = relationship(back_populates="wave")
 
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
-
 
 class FrameEntry(db.Model):
     """A desk in a wave's sampling frame: its stratum and population counts.

@@ -348,7 +348,7 @@ def generate_responses(wave: Wave, desks: list[DemoDesk], n: int, rng) -> None:
     )
     rows = []
     for uuid_text, cleaned in zip(uuids, cleaned_answers, strict=True):
-        rows.extend(answer_rows(questionnaire, cleaned, ids[uuid_text]))
+        rows.extend(answer_rows(cleaned, ids[uuid_text]))
     db.session.execute(insert(Answer), rows)
 
 

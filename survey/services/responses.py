@@ -252,13 +252,13 @@ def store_response(submission: Submission, answers: Mapping[str, object]) -> boo
         "channel": submission.channel,
         "locale": submission.locale,
     }
-    rows = answer_rows(questionnaire, cleaned, 0)
     if db.engine.dialect.name == "postgresql":
-        return _store_postgresql(values, rows)
-    return _store_generic(values, rows)
+        return _store_postgresql(values, cleaned)
+    return _store_generic(values, cleaned)
 
 
-def _store_postgresql(values: dict, rows: list[dict]) -> bool:
+def _store_postgresql(values: dict, cleaned: Mapping) -> bool:
+    rows = answer_rows(cleaned, None)
     arrays = {
         "codes": [row["item_code"] for row in rows],
         "nums": [row["value_num"] for row in rows],
@@ -268,15 +268,14 @@ def _store_postgresql(values: dict, rows: list[dict]) -> bool:
     return stored.first() is not None
 
 
-def _store_generic(values: dict, rows: list[dict]) -> bool:
+def _store_generic(values: dict, cleaned: Mapping) -> bool:
     with db.engine.begin() as connection:
         response_id = connection.execute(_INSERT_ONCE_SQLITE, values).scalar()
         if response_id is None:
             return False
+        rows = answer_rows(cleaned, response_id)
         if rows:
-            connection.execute(
-                insert(ANSWER), [{**row, "response_id": response_id} for row in rows]
-            )
+            connection.execute(insert(ANSWER), rows)
     return True
 
 
@@ -287,7 +286,7 @@ def _procedure_id(questionnaire: Questionnaire, cleaned: Mapping, procedures: di
     return None
 
 
-def answer_rows(questionnaire: Questionnaire, cleaned: Mapping, response_id: int) -> list[dict]:
+def answer_rows(cleaned: Mapping, response_id: int | None) -> list[dict]:
     """One row per answer; a multi-select answer gives one row per option chosen."""
     rows = []
     for code, value in cleaned.items():
