@@ -1,6 +1,8 @@
 """Read side: the lists and counts the back office shows.
 
-Each function returns rows or model objects; none writes.
+Each function returns rows or model objects; none writes. Every list of
+rows that belong to units takes the reader's ``UnitScope`` (a required
+keyword), so no back-office list can forget to be scoped.
 """
 
 from __future__ import annotations
@@ -8,34 +10,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
+from survey.auth.policy import UnitScope
 from survey.extensions import db
-from survey.models import Procedure, QuestionnaireVersion, Response, ServicePoint, Unit, Wave
+from survey.models import (
+    AuditEntry,
+    Procedure,
+    QuestionnaireVersion,
+    Response,
+    ServicePoint,
+    Unit,
+    User,
+    Wave,
+)
+from survey.models.user import user_unit
 
 #: Vietnam keeps UTC+7 all year; "today" on the dashboard is a Vietnamese day.
 LOCAL_TIMEZONE = timezone(timedelta(hours=7), "ICT")
 UNIT_LEVEL_ORDER = case({"province": 0, "district": 1, "commune": 2}, value=Unit.level, else_=3)
 
 
-def units() -> list[Unit]:
-    """Every unit, provinces first, then by code."""
+def units(*, scope: UnitScope) -> list[Unit]:
+    """The units in scope, provinces first, then by code."""
     return db.session.scalars(
-        select(Unit).options(selectinload(Unit.parent)).order_by(UNIT_LEVEL_ORDER, Unit.code)
+        select(Unit)
+        .where(scope.where(Unit.id))
+        .options(selectinload(Unit.parent))
+        .order_by(UNIT_LEVEL_ORDER, Unit.code)
     ).all()
 
 
-def service_points() -> list[ServicePoint]:
-    """Every desk by code, with its unit and procedures loaded."""
+def service_points(*, scope: UnitScope, unit_ids: set[int] | None = None) -> list[ServicePoint]:
+    """The desks in scope (or of ``unit_ids`` only) by code, with unit and procedures."""
+    query = select(ServicePoint).where(scope.where(ServicePoint.unit_id))
+    if unit_ids is not None:
+        query = query.where(ServicePoint.unit_id.in_(sorted(unit_ids)))
     return db.session.scalars(
-        select(ServicePoint)
-        .options(selectinload(ServicePoint.unit), selectinload(ServicePoint.procedures))
-        .order_by(ServicePoint.code)
+        query.options(
+            selectinload(ServicePoint.unit), selectinload(ServicePoint.procedures)
+        ).order_by(ServicePoint.code)
     ).all()
 
 
 def procedures() -> list[Procedure]:
+    """The national catalogue of procedures: it belongs to no unit, so it is not scoped."""
     return db.session.scalars(select(Procedure).order_by(Procedure.field, Procedure.code)).all()
 
 
@@ -47,11 +67,15 @@ def questionnaire_versions() -> list[QuestionnaireVersion]:
     ).all()
 
 
-def waves() -> list[tuple[Wave, int]]:
-    """Every wave, newest first, with its number of valid responses."""
+def waves(*, scope: UnitScope) -> list[tuple[Wave, int]]:
+    """Every wave, newest first, with its valid responses at the desks in scope.
+
+    Waves are national (one questionnaire over a period); only their counts are scoped.
+    """
     counts = (
         select(Response.wave_id, func.count().label("n"))
-        .where(Response.status == "valid")
+        .join(ServicePoint, ServicePoint.id == Response.service_point_id)
+        .where(Response.status == "valid", scope.where(ServicePoint.unit_id))
         .group_by(Response.wave_id)
         .subquery()
     )
@@ -88,10 +112,13 @@ class DeskCount:
     last_at: datetime | None
 
 
-def responses_per_desk(wave: Wave, now: datetime | None = None) -> list[DeskCount]:
-    """Each active desk (and any desk that answered) with its counts in ``wave``.
+def responses_per_desk(
+    wave: Wave, *, scope: UnitScope, unit_ids: set[int] | None = None, now: datetime | None = None
+) -> list[DeskCount]:
+    """Each active desk in scope (and any that answered) with its counts in ``wave``.
 
-    ``today`` counts from local midnight; the busiest desks come first.
+    ``unit_ids`` narrows to the desks of those units. ``today`` counts from
+    local midnight; the busiest desks come first.
     """
     since = local_day_start(today_local(now))
     joined = (Response.service_point_id == ServicePoint.id) & (Response.wave_id == wave.id)
@@ -105,6 +132,8 @@ def responses_per_desk(wave: Wave, now: datetime | None = None) -> list[DeskCoun
             func.max(Response.submitted_at),
         )
         .outerjoin(Response, joined)
+        .where(scope.where(ServicePoint.unit_id))
+        .where(true() if unit_ids is None else ServicePoint.unit_id.in_(sorted(unit_ids)))
         .options(selectinload(ServicePoint.unit))
         .group_by(ServicePoint.id)
         .having(or_(ServicePoint.active, total > 0))
@@ -118,3 +147,65 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def users(*, scope: UnitScope) -> list[User]:
+    """The users in scope: national readers see all; others, those whose every unit is theirs."""
+    query = select(User).options(selectinload(User.units)).order_by(User.email)
+    if not scope.is_national:
+        outside = select(user_unit.c.user_id).where(~scope.where(user_unit.c.unit_id))
+        query = query.where(User.id.in_(select(user_unit.c.user_id)), User.id.not_in(outside))
+    return db.session.scalars(query).all()
+
+
+def user_in_scope(user: User, scope: UnitScope) -> bool:
+    if scope.is_national:
+        return True
+    return bool(user.units) and all(scope.covers(unit.id) for unit in user.units)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit viewer narrows to; empty fields do not filter."""
+
+    user_id: int | None = None
+    entity: str = ""
+    entity_id: str = ""
+    action: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+def audit_entries(
+    *, scope: UnitScope, where: AuditFilter, limit: int | None = None
+) -> list[AuditEntry]:
+    """Audit entries in scope matching ``where``, newest first."""
+    query = select(AuditEntry).where(scope.where(AuditEntry.unit_id))
+    if where.user_id is not None:
+        query = query.where(AuditEntry.user_id == where.user_id)
+    if where.entity:
+        query = query.where(AuditEntry.entity == where.entity)
+    if where.entity_id:
+        query = query.where(AuditEntry.entity_id == where.entity_id)
+    if where.action:
+        query = query.where(AuditEntry.action == where.action)
+    if where.since is not None:
+        query = query.where(AuditEntry.at >= local_day_start(where.since))
+    if where.until is not None:
+        query = query.where(AuditEntry.at < local_day_start(where.until + timedelta(days=1)))
+    query = query.options(selectinload(AuditEntry.user), selectinload(AuditEntry.unit))
+    return db.session.scalars(
+        query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    ).all()
+
+
+def audit_choices(*, scope: UnitScope) -> tuple[list[str], list[str]]:
+    """The kinds of object and the actions that occur in the audit entries in scope."""
+    in_scope = scope.where(AuditEntry.unit_id)
+    kinds = db.session.scalars(
+        select(AuditEntry.entity).where(in_scope).distinct().order_by(AuditEntry.entity)
+    ).all()
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(in_scope).distinct().order_by(AuditEntry.action)
+    ).all()
+    return kinds, actions

@@ -112,26 +112,39 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def make_user(app):
-    """Create a back-office user (committed): ``make_user("a@x.vn", role="surveyor")``."""
+    """Create a back-office user (committed): ``make_user("a@x.vn", "surveyor", units=[u])``.
+
+    Every role but a national administrator needs units.
+    """
     from survey.services.users import create_user
 
-    def make(email: str = "admin@example.vn", role: str = "admin", password: str = PASSWORD):
-        user = create_user(email, password, role)
+    def make(
+        email: str = "admin@example.vn",
+        role: str = "admin",
+        password: str = PASSWORD,
+        units=(),
+    ):
+        user = create_user(email, role, list(units), password=password)
         db.session.commit()
         return user
 
     return make
 
 
+def sign_in(client, email: str, password: str = PASSWORD):
+    """Sign ``client`` in with the interface in English; returns the response."""
+    client.get("/auth/login?lang=en")
+    return client.post("/auth/login", data={"email": email, "password": password})
+
+
 @pytest.fixture
 def login(client, make_user):
-    """Sign ``client`` in as a new user of ``role``, with the interface in English."""
+    """Sign ``client`` in as a new user of ``role`` (with ``units``), interface in English."""
 
-    def sign_in(role: str = "admin", email: str | None = None):
-        user = make_user(email or f"{role}@example.vn", role)
-        client.get("/auth/login?lang=en")
-        response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    def log_in(role: str = "admin", email: str | None = None, units=()):
+        user = make_user(email or f"{role}@example.vn", role, units=units)
+        response = sign_in(client, user.email)
         assert response.status_code == 302, response.get_data(as_text=True)
         return user
 
-    return sign_in
+    return log_in

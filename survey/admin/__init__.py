@@ -1,7 +1,7 @@
-"""The administrator's back office: units, desks, procedures, waves, QR posters."""
+"""The back office of administrators and supervisors: units, desks, waves, users, audit."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from survey.admin import routes  # noqa: E402, F401
+from survey.admin import audit, routes, users  # noqa: E402, F401

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    EmailField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -19,6 +20,7 @@ from survey.models.geo import GOVERNMENT_LEVELS
 from survey.services.procedures import procedure_by_code
 from survey.services.service_points import CODE_RE, point_by_code
 from survey.services.units import PARENT_LEVEL, unit_by_code
+from survey.services.users import user_by_email
 from survey.services.waves import wave_by_code
 
 UNIT_LEVEL_LABELS = {
@@ -83,14 +85,16 @@ class UnitForm(FlaskForm):
     )
     parent_id = SelectField(_l("Parent unit"), coerce=int, validate_choice=False)
 
-    def __init__(self, units, *args, **kwargs) -> None:
+    def __init__(self, units, *args, national: bool = True, **kwargs) -> None:
+        """``units``: the parents to offer; a province only where ``national``."""
         super().__init__(*args, **kwargs)
-        self.units = {unit.id: unit for unit in units}
-        self.parent_id.choices = [SelectChoice(0, _l("None (a province)"))] + [
-            SelectChoice(unit.id, f"{unit.code} {unit.name}")
-            for unit in units
-            if unit.level != "commune"
+        self.units = {unit.id: unit for unit in units if unit.level != "commune"}
+        provinces = [SelectChoice(0, _l("None (a province)"))] if national else []
+        self.parent_id.choices = provinces + [
+            SelectChoice(unit.id, f"{unit.code} {unit.name}") for unit in self.units.values()
         ]
+        if not national:
+            self.level.choices = [c for c in self.level.choices if c.value != "province"]
 
     @property
     def parent(self):
@@ -237,3 +241,74 @@ class RotateSecretForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that posts: CSRF token only."""
+
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "supervisor": _l("Supervisor"),
+    "surveyor": _l("Surveyor"),
+    "analyst": _l("Analyst"),
+}
+
+
+class AccessForm(FlaskForm):
+    """A user's role and units; ``units`` are those the granting user may give."""
+
+    role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
+    unit_ids = SelectMultipleField(
+        _l("Units"),
+        coerce=int,
+        description=_l(
+            "A unit covers the units under it. Only an administrator may have none: "
+            "then they see the whole country."
+        ),
+    )
+
+    def __init__(self, units, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.units = {unit.id: unit for unit in units}
+        self.unit_ids.choices = [SelectChoice(u.id, f"{u.code} {u.name}") for u in units]
+
+    @property
+    def chosen_units(self):
+        return [self.units[i] for i in self.unit_ids.data or () if i in self.units]
+
+
+class NewUserForm(AccessForm):
+    email = EmailField(
+        _l("Email"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Enter the user's email address.")),
+            Regexp(
+                r"^[^@\s]+@[^@\s]+$", message=_l("Enter an email address like name@example.vn.")
+            ),
+            Length(max=254, message=_l("The email address is too long.")),
+        ],
+    )
+
+    def validate_email(self, field) -> None:
+        if user_by_email(field.data) is not None:
+            raise ValidationError(_l("A user with this email already exists."))
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit viewer's filters, sent by GET (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    user_id = SelectField(_l("User"), coerce=int, validate_choice=False)
+    entity = SelectField(_l("Kind of object"), validate_choice=False)
+    action = SelectField(_l("Action"), validate_choice=False)
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
+
+    def __init__(self, users, kinds, actions, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        every = _l("All")
+        self.user_id.choices = [SelectChoice(0, every)] + [
+            SelectChoice(user.id, user.email) for user in users
+        ]
+        self.entity.choices = [SelectChoice("", every)] + [SelectChoice(k, k) for k in kinds]
+        self.action.choices = [SelectChoice("", every)] + [SelectChoice(a, a) for a in actions]

@@ -1,6 +1,10 @@
-"""Back-office pages. Every page needs a signed-in administrator.
+"""Back-office pages for administrators and supervisors: dashboard, units, desks, waves.
 
-Views validate a form, call one service (which flushes) and commit once.
+Every route declares its roles (``survey.auth.policy``); every list and
+object is scoped to the user's units, and an object outside them is a 404.
+National objects (the procedure catalogue, waves) are changed by national
+administrators only. Views validate a form, call one service (which
+flushes) and commit once.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from survey.admin.forms import (
     UnitForm,
     WaveForm,
 )
+from survey.auth.policy import allow, current_scope, units_under
 from survey.errors import UserError
-from survey.extensions import db, login_manager
-from survey.models import ServicePoint, Wave
+from survey.extensions import db
+from survey.models import ServicePoint, Unit, Wave
 from survey.services import procedures as procedure_service
 from survey.services import service_points as point_service
 from survey.services import units as unit_service
@@ -34,15 +39,7 @@ from survey.services import waves as wave_service
 from survey.services.qrcodes import qr_image, survey_url
 
 QR_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
-
-
-@bp.before_request
-def require_admin():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if current_user.role != "admin":
-        abort(403)
-    return None
+BACK_OFFICE = ("admin", "supervisor")
 
 
 @bp.context_processor
@@ -61,8 +58,10 @@ def local_time(moment: datetime | None) -> str:
 
 
 @bp.route("/")
+@allow(*BACK_OFFICE)
 def index():
-    waves = [(wave, queries.responses_per_desk(wave)) for wave in queries.open_waves()]
+    scope = current_scope()
+    waves = [(wave, queries.responses_per_desk(wave, scope=scope)) for wave in queries.open_waves()]
     return render_template("admin/index.html", waves=waves)
 
 
@@ -70,16 +69,36 @@ def index():
 
 
 @bp.route("/units")
+@allow(*BACK_OFFICE)
 def units():
-    return render_template("admin/units.html", units=queries.units())
+    return render_template("admin/units.html", units=queries.units(scope=current_scope()))
+
+
+def _unit(code: str) -> Unit:
+    unit = unit_service.unit_by_code(code) or abort(404)
+    current_scope().require(unit.id)
+    return unit
+
+
+@bp.route("/units/<unit_code>")
+@allow(*BACK_OFFICE)
+def unit(unit_code: str):
+    unit = _unit(unit_code)
+    scope = current_scope()
+    below = units_under([unit.id])
+    points = queries.service_points(scope=scope, unit_ids=below)
+    children = [child for child in queries.units(scope=scope) if child.parent_id == unit.id]
+    return render_template("admin/unit.html", unit=unit, points=points, children=children)
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
+@allow("admin")
 def new_unit():
-    form = UnitForm(queries.units())
+    scope = current_scope()
+    form = UnitForm(queries.units(scope=scope), national=scope.is_national)
     if form.validate_on_submit():
         unit = unit_service.create_unit(
-            form.code.data, form.name.data, form.level.data, form.parent
+            form.code.data, form.name.data, form.level.data, form.parent, by=current_user
         )
         db.session.commit()
         flash(_("Unit %(code)s %(name)s created.", code=unit.code, name=unit.name), "info")
@@ -91,11 +110,13 @@ def new_unit():
 
 
 @bp.route("/procedures")
+@allow(*BACK_OFFICE)
 def procedures():
     return render_template("admin/procedures.html", procedures=queries.procedures())
 
 
 @bp.route("/procedures/new", methods=["GET", "POST"])
+@allow("admin", national=True)
 def new_procedure():
     form = ProcedureForm()
     if form.validate_on_submit():
@@ -112,13 +133,16 @@ def new_procedure():
 
 
 @bp.route("/service-points")
+@allow(*BACK_OFFICE)
 def service_points():
-    return render_template("admin/service_points.html", points=queries.service_points())
+    points = queries.service_points(scope=current_scope())
+    return render_template("admin/service_points.html", points=points)
 
 
 @bp.route("/service-points/new", methods=["GET", "POST"])
+@allow(*BACK_OFFICE)
 def new_service_point():
-    form = ServicePointForm(queries.units(), queries.procedures())
+    form = ServicePointForm(queries.units(scope=current_scope()), queries.procedures())
     if form.validate_on_submit():
         point = point_service.create_service_point(
             form.code.data,
@@ -135,10 +159,13 @@ def new_service_point():
 
 
 def _point(code: str) -> ServicePoint:
-    return point_service.point_by_code(code) or abort(404)
+    point = point_service.point_by_code(code) or abort(404)
+    current_scope().require(point.unit_id)
+    return point
 
 
 @bp.route("/service-points/<code>")
+@allow(*BACK_OFFICE)
 def service_point(code: str):
     point = _point(code)
     return render_template(
@@ -147,6 +174,7 @@ def service_point(code: str):
 
 
 @bp.route("/service-points/<code>/qr.<fmt>")
+@allow(*BACK_OFFICE)
 def qr_code(code: str, fmt: str):
     if fmt not in QR_TYPES:
         abort(404)
@@ -160,12 +188,14 @@ def qr_code(code: str, fmt: str):
 
 
 @bp.route("/service-points/<code>/poster")
+@allow(*BACK_OFFICE)
 def poster(code: str):
     point = _point(code)
     return render_template("admin/poster.html", point=point, url=survey_url(point))
 
 
 @bp.route("/service-points/<code>/rotate", methods=["GET", "POST"])
+@allow(*BACK_OFFICE)
 def rotate_secret(code: str):
     point = _point(code)
     form = RotateSecretForm()
@@ -178,6 +208,7 @@ def rotate_secret(code: str):
 
 
 @bp.route("/service-points/<code>/procedures", methods=["GET", "POST"])
+@allow(*BACK_OFFICE)
 def desk_procedures(code: str):
     point = _point(code)
     form = DeskProceduresForm(queries.procedures())
@@ -193,11 +224,13 @@ def desk_procedures(code: str):
 
 
 @bp.route("/service-points/<code>/activate", methods=["POST"])
+@allow(*BACK_OFFICE)
 def activate(code: str):
     return _set_active(_point(code), True)
 
 
 @bp.route("/service-points/<code>/deactivate", methods=["POST"])
+@allow(*BACK_OFFICE)
 def deactivate(code: str):
     return _set_active(_point(code), False)
 
@@ -218,11 +251,14 @@ def _set_active(point: ServicePoint, active: bool):
 
 
 @bp.route("/waves")
+@allow(*BACK_OFFICE)
 def waves():
-    return render_template("admin/waves.html", waves=queries.waves(), action=ActionForm())
+    rows = queries.waves(scope=current_scope())
+    return render_template("admin/waves.html", waves=rows, action=ActionForm())
 
 
 @bp.route("/waves/new", methods=["GET", "POST"])
+@allow("admin", national=True)
 def new_wave():
     form = WaveForm(queries.questionnaire_versions())
     if form.validate_on_submit():
@@ -244,14 +280,16 @@ def _wave(code: str) -> Wave:
     return wave_service.wave_by_code(code) or abort(404)
 
 
-@bp.route("/waves/<code>/open", methods=["POST"])
-def open_wave(code: str):
-    return _change_wave(_wave(code), wave_service.open_wave, _("Wave %(code)s is open."))
+@bp.route("/waves/<wave_code>/open", methods=["POST"])
+@allow("admin", national=True)
+def open_wave(wave_code: str):
+    return _change_wave(_wave(wave_code), wave_service.open_wave, _("Wave %(code)s is open."))
 
 
-@bp.route("/waves/<code>/close", methods=["POST"])
-def close_wave(code: str):
-    return _change_wave(_wave(code), wave_service.close_wave, _("Wave %(code)s is closed."))
+@bp.route("/waves/<wave_code>/close", methods=["POST"])
+@allow("admin", national=True)
+def close_wave(wave_code: str):
+    return _change_wave(_wave(wave_code), wave_service.close_wave, _("Wave %(code)s is closed."))
 
 
 def _change_wave(wave: Wave, change, done: str):

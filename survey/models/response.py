@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
 from survey.models._common import utcnow
+from survey.models.geo import Unit
+from survey.models.user import User
 
 CHANNELS = ("qr", "paper", "phone", "web")
 RESPONSE_STATUSES = ("valid", "void", "duplicate")
@@ -60,12 +62,29 @@ class Answer(db.Model):
 
 
 class AuditEntry(db.Model):
-    """Who changed what, and when."""
+    """Who changed what, and when. Written once, never edited or deleted.
+
+    ``unit_id`` is the unit the object belonged to when it changed; an entry
+    without one (a wave, a procedure, a national user) is seen by national
+    administrators only.
+    """
+
+    __table_args__ = (Index("ix_audit_entry_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _audit_is_append_only(_mapper, _connection, entry: AuditEntry) -> None:
+    raise RuntimeError(f"audit entry {entry.id} is append-only")

@@ -13,23 +13,11 @@ from sqlalchemy import func, select
 
 from survey.errors import UserError
 from survey.extensions import db
-from survey.models import AuditEntry, Procedure, ServicePoint, Unit, User
+from survey.models import Procedure, ServicePoint, Unit, User
 from survey.models.geo import GOVERNMENT_LEVELS
+from survey.services.audit import audit
 
 CODE_RE = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")
-
-
-def audit(action: str, entity: object, by: User | None, **detail) -> AuditEntry:
-    """Record that ``by`` did ``action`` to ``entity`` (a model with an ``id``)."""
-    entry = AuditEntry(
-        user_id=by.id if by is not None else None,
-        action=action,
-        entity=type(entity).__name__,
-        entity_id=str(entity.id),
-        detail=detail,
-    )
-    db.session.add(entry)
-    return entry
 
 
 def create_service_point(

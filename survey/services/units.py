@@ -7,14 +7,17 @@ from sqlalchemy import select
 
 from survey.errors import UserError
 from survey.extensions import db
-from survey.models import Unit
+from survey.models import Unit, User
 from survey.models.geo import UNIT_LEVELS
+from survey.services.audit import audit
 
 #: The level a unit's parent must have.
 PARENT_LEVEL = {"province": None, "district": "province", "commune": ("district", "province")}
 
 
-def create_unit(code: str, name: str, level: str, parent: Unit | None = None) -> Unit:
+def create_unit(
+    code: str, name: str, level: str, parent: Unit | None = None, *, by: User | None = None
+) -> Unit:
     """Add a unit; a province has no parent, a district or commune needs one above it."""
     code, name = code.strip(), name.strip()
     if level not in UNIT_LEVELS:
@@ -37,6 +40,7 @@ def create_unit(code: str, name: str, level: str, parent: Unit | None = None) ->
     unit = Unit(code=code, name=name, level=level, parent=parent)
     db.session.add(unit)
     db.session.flush()
+    audit("create", unit, by, code=code, name=name, level=level)
     return unit
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from survey.errors import UserError
 from survey.extensions import db
 from survey.models import QuestionnaireVersion, User, Wave
-from survey.services.service_points import audit
+from survey.services.audit import audit
 
 CODE_RE = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")
 

@@ -1,4 +1,5 @@
 from survey import create_app
+from survey.auth.policy import public
 from survey.config import normalise_database_url
 
 
@@ -49,6 +50,7 @@ def test_behind_a_proxy_the_client_address_comes_from_forwarded_for(monkeypatch)
     app = create_app({"TESTING": True, "SECRET_KEY": "x"})
 
     @app.route("/whoami")
+    @public
     def whoami():
         return request.remote_addr
 
