@@ -6,7 +6,19 @@ from pathlib import Path
 
 from flask import Flask, request, session
 
+#: The root of a source checkout (tests read it); in an installed wheel, site-packages.
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _folder(name: str) -> Path:
+    """A top-level folder of the source tree, or its copy ``survey/_<name>`` in a wheel."""
+    shipped = Path(__file__).resolve().parent / f"_{name}"
+    return shipped if shipped.is_dir() else ROOT / name
+
+
+TEMPLATES = _folder("templates")
+STATIC = _folder("static")
+MIGRATIONS = _folder("migrations")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -17,8 +29,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(TEMPLATES),
+        static_folder=str(STATIC),
+        static_url_path="/static",
     )
     from survey.config import load_config
 
@@ -66,7 +79,7 @@ def _init_extensions(app: Flask) -> None:
     from survey.extensions import babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     ratelimits.init_app(app)
