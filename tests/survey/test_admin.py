@@ -477,3 +477,14 @@ def test_dashboard_without_open_wave(client, login):
     login()
     page = client.get("/admin/").get_data(as_text=True)
     assert "No wave is open" in page
+
+
+def test_the_waves_page_offers_close_for_the_open_wave(client, login):
+    """The template once read a removed ``Wave.is_open`` and offered "Open" for an open wave."""
+    login()
+    db.session.add(Wave(code="W-OPEN", name="Đang mở", questionnaire=questionnaire_version()))
+    db.session.commit()
+    client.post("/admin/waves/W-OPEN/open")
+    page = client.get("/admin/waves").get_data(as_text=True)
+    assert 'action="/admin/waves/W-OPEN/close"' in page
+    assert ">Close</button>" in page and ">Open</button>" not in page
