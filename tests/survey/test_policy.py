@@ -149,7 +149,7 @@ def test_every_route_as_every_role(app, world):
             expect_login = not policy.is_public
             if expect_login != response.headers.get("Location", "").startswith("/auth/login"):
                 failures.append(f"signed out {method} {path}: {response.status_code}")
-            for actor, (role, in_province) in ACTORS.items():
+            for actor, (_role, in_province) in ACTORS.items():
                 client = app.test_client()
                 assert sign_in(client, f"{actor}@example.vn").status_code == 302
                 user = _user(f"{actor}@example.vn")
