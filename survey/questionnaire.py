@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import reprlib
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ SECTION_KEYS = {"code", "vi", "en", "intro", "scale", "required", "items", "note
 ITEM_KEYS = {"code", "vi", "en", "scale", "required", "dimension", "part", "overall"}
 ITEM_KEYS |= {"show_if", "help", "note", "area"}
 SHOW_IF_KEYS = {"item", "in"}
+
+#: A problem message quotes at most this many characters of a bad value.
+SHOWN_LENGTH = 80
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = SHOWN_LENGTH
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 2, 5, 5
 
 
 class QuestionnaireError(ValueError):
@@ -285,6 +292,7 @@ def parse_questionnaire(data: str | bytes, *, source: str = "<text>") -> Questio
     """Validate a questionnaire from its text (e.g. the definition kept in the database)."""
     raw_bytes = data.encode("utf-8") if isinstance(data, str) else data
     try:
+        _refuse_anchors(raw_bytes, source)
         raw = yaml.load(raw_bytes, Loader=_StrictLoader)  # a SafeLoader: no Python objects
     except yaml.YAMLError as error:
         raise QuestionnaireError([f"{source}: {_yaml_problem(error)}"]) from error
@@ -311,10 +319,30 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
                 continue  # an unhashable key: the SafeLoader itself refuses it
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                    None, None, f"duplicate key {_shown(key)}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _refuse_anchors(data: bytes, source: str) -> None:
+    """Refuse YAML anchors and aliases (``&name``, ``*name``) before anything is built.
+
+    A questionnaire never needs them, and a few hundred bytes of aliases to
+    aliases ("billion laughs") stand for a value of gigabytes, which any
+    message quoting it would spell out. The check reads the file's events,
+    a few milliseconds for the largest questionnaire.
+    """
+    for event in yaml.parse(data, Loader=_StrictLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            mark = event.start_mark
+            raise QuestionnaireError(
+                [
+                    f"{source}: line {mark.line + 1}, column {mark.column + 1}: "
+                    "YAML anchors and aliases (&name, *name) are not allowed in "
+                    "questionnaire files; write each value out in full"
+                ]
+            )
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
@@ -322,6 +350,13 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     what = getattr(error, "problem", None) or str(error)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     return f"{where}YAML syntax error: {what}"
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, cut short: a message quotes a bad value but never spells out a
+    huge one (a long text, a deep list)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH] + "…"
 
 
 def _is_code(value: object) -> bool:
@@ -353,7 +388,9 @@ class _Parser:
     def unknown_keys(self, raw: Mapping, allowed: set[str], where: str) -> None:
         for key in raw:
             if key not in allowed:
-                self.problem(where, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+                self.problem(
+                    where, f"unknown key {_shown(key)} (allowed: {', '.join(sorted(allowed))})"
+                )
 
     def mapping(self, raw: object, where: str) -> dict | None:
         if isinstance(raw, dict):
@@ -378,7 +415,7 @@ class _Parser:
             else:
                 texts[key] = " ".join(value.split())
         if "vi" in texts and _has_diacritics_problem(texts["vi"]):
-            self.problem(where, f"Vietnamese {what} has no diacritics: {texts['vi']!r}")
+            self.problem(where, f"Vietnamese {what} has no diacritics: {_shown(texts['vi'])}")
         return Text(**texts) if len(texts) == 2 else None
 
     def text(self, raw: object, where: str, what: str) -> Text | None:
@@ -389,7 +426,7 @@ class _Parser:
         value = raw.get(key, default)
         if isinstance(value, bool):
             return value
-        self.problem(where, f"{key} must be true or false, not {value!r}")
+        self.problem(where, f"{key} must be true or false, not {_shown(value)}")
         return default
 
     def note(self, raw: Mapping, where: str) -> str | None:
@@ -405,7 +442,7 @@ class _Parser:
             return value
         self.problem(
             where,
-            f"code {value!r} must be capitals, digits and hyphens (like S-A1), "
+            f"code {_shown(value)} must be capitals, digits and hyphens (like S-A1), "
             f"at most {CODE_MAX_LENGTH} characters",
         )
         return None
@@ -419,7 +456,7 @@ class _Parser:
         self.unknown_keys(raw, TOP_KEYS, "top level")
         for key in TOP_REQUIRED:
             if key not in raw:
-                self.problem("top level", f"missing key {key!r}")
+                self.problem("top level", f"missing key {_shown(key)}")
         header = self.header(raw)
         areas = self.areas(raw.get("areas", []))
         scales = self.scales(raw.get("scales", {}))
@@ -442,10 +479,10 @@ class _Parser:
     def header(self, raw: Mapping) -> dict:
         code = raw.get("code")
         if "code" in raw and not (isinstance(code, str) and QUESTIONNAIRE_CODE_RE.match(code)):
-            self.problem("code", f"{code!r} must be lower-case letters, digits and hyphens")
+            self.problem("code", f"{_shown(code)} must be lower-case letters, digits and hyphens")
         kind = raw.get("kind")
         if "kind" in raw and kind not in KINDS:
-            self.problem("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+            self.problem("kind", f"{_shown(kind)} is not one of {', '.join(KINDS)}")
         method = raw.get("method")
         if "method" in raw and not (isinstance(method, str) and method.strip()):
             self.problem("method", "must name the method, e.g. 'QĐ 1001/QĐ-BNV'")
@@ -466,13 +503,16 @@ class _Parser:
         if "version" not in raw:
             return None
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            self.problem("version", f"{version!r} must be a whole number, 1 or more")
+            self.problem("version", f"{_shown(version)} must be a whole number, 1 or more")
             return None
         named = FILE_NAME_RE.match(Path(self.source).name)
         if named and int(named["version"]) != version:
             self.problem("version", f"is {version} but the file name says v{named['version']}")
         if named and raw.get("code") != named["code"]:
-            self.problem("code", f"is {raw.get('code')!r} but the file name says {named['code']!r}")
+            self.problem(
+                "code",
+                f"is {_shown(raw.get('code'))} but the file name says {_shown(named['code'])}",
+            )
         return version
 
     # -- scales --
@@ -484,7 +524,7 @@ class _Parser:
         for code, body in raw.items():
             where = f"scale {code}"
             if not (isinstance(code, str) and SCALE_CODE_RE.match(code)):
-                self.problem(where, "scale names are lower-case letters, digits and _")
+                self.problem(f"scale {_shown(code)}", "names are lower-case letters, digits and _")
                 continue
             scale = self.scale(code, body, where)
             if scale is not None:
@@ -497,7 +537,9 @@ class _Parser:
         self.unknown_keys(raw, SCALE_KEYS, where)
         kind = raw.get("kind")
         if not isinstance(kind, str) or kind not in SCALE_KINDS:
-            self.problem(where, f"unknown scale kind {kind!r} (one of {', '.join(SCALE_KINDS)})")
+            self.problem(
+                where, f"unknown scale kind {_shown(kind)} (one of {', '.join(SCALE_KINDS)})"
+            )
             return None
         options = self.options(raw, kind, where)
         values = tuple(o.value for o in options)
@@ -531,7 +573,7 @@ class _Parser:
         value = raw.get("value")
         label = self.wording(raw, where, "label")
         if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-            self.problem(where, f"value {value!r} must be a whole number or a short text")
+            self.problem(where, f"value {_shown(value)} must be a whole number or a short text")
             return None
         return Option(value, label or Text("", ""))  # a missing label is already reported
 
@@ -549,7 +591,7 @@ class _Parser:
     def not_applicable(self, raw: Mapping, values: tuple, where: str) -> int | str | None:
         value = raw.get("not_applicable")
         if value is not None and value not in values:
-            self.problem(where, f"not_applicable {value!r} is not one of the option values")
+            self.problem(where, f"not_applicable {_shown(value)} is not one of the option values")
             return None
         return value
 
@@ -561,7 +603,9 @@ class _Parser:
             return frozenset()
         for value in chosen:
             if value not in values or value == not_applicable:
-                self.problem(where, f"satisfied value {value!r} is not one of the option values")
+                self.problem(
+                    where, f"satisfied value {_shown(value)} is not one of the option values"
+                )
         return frozenset(v for v in chosen if v in values)
 
     def max_length(self, raw: Mapping, kind: str, where: str) -> int | None:
@@ -572,7 +616,7 @@ class _Parser:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             self.problem(
-                where, f"a text scale needs max_length, a whole number ≥ 1 (not {value!r})"
+                where, f"a text scale needs max_length, a whole number ≥ 1 (not {_shown(value)})"
             )
             return None
         return value
@@ -603,7 +647,9 @@ class _Parser:
         for code, body, name in self.named_list(raw, "dimensions", NAMED_KEYS | {"part"}):
             part = body.get("part")
             if part not in PARTS:
-                self.problem(f"dimension {code}", f"part {part!r} is not one of {', '.join(PARTS)}")
+                self.problem(
+                    f"dimension {code}", f"part {_shown(part)} is not one of {', '.join(PARTS)}"
+                )
             else:
                 dimensions[code] = Dimension(code, part, name)
         return dimensions
@@ -695,14 +741,14 @@ class _Parser:
             return None
         if not isinstance(name, str) or name not in scales:
             known = ", ".join(sorted(scales)) or "none"
-            self.problem(where, f"unknown scale {name!r} (declared scales: {known})")
+            self.problem(where, f"unknown scale {_shown(name)} (declared scales: {known})")
             return None
         return scales[name]
 
     def item_area(self, raw: Mapping, where: str, areas) -> str | None:
         area = raw.get("area")
         if area is not None and (not isinstance(area, str) or area not in areas):
-            self.problem(where, f"area {area!r} is not declared under areas")
+            self.problem(where, f"area {_shown(area)} is not declared under areas")
             return None
         return area
 
@@ -713,21 +759,23 @@ class _Parser:
         if dimension is not None and (
             not isinstance(dimension, str) or dimension not in dimensions
         ):
-            self.problem(where, f"feeds dimension {dimension!r}, which is not declared")
+            self.problem(where, f"feeds dimension {_shown(dimension)}, which is not declared")
             return {"dimension": None, "part": None}
         if dimension is not None:
             if part is not None and part != dimensions[dimension].part:
-                self.problem(where, f"part {part!r} differs from its dimension's part")
+                self.problem(where, f"part {_shown(part)} differs from its dimension's part")
             part = dimensions[dimension].part
         elif part is not None and (not isinstance(part, str) or part not in PARTS):
-            self.problem(where, f"part {part!r} is not one of {', '.join(PARTS)}")
+            self.problem(where, f"part {_shown(part)} is not one of {', '.join(PARTS)}")
         elif part is not None and not fields["overall"]:
             self.problem(where, "part without dimension is only for a part's 'in general' item")
         if fields["overall"] and dimension is None and part is None:
             self.problem(where, "an overall item must name the dimension or part it sums up")
         scale = fields["scale"]
         if (dimension or fields["overall"]) and scale is not None and not scale.satisfied:
-            self.problem(where, f"feeds an index but scale {scale.code!r} counts nothing satisfied")
+            self.problem(
+                where, f"feeds an index but scale {_shown(scale.code)} counts nothing satisfied"
+            )
         return {"dimension": dimension, "part": part}
 
     def show_if(self, raw: Mapping, code: str | None, where: str) -> tuple[str, tuple] | None:
@@ -754,7 +802,7 @@ class _Parser:
             why = "comes later; skip logic may only look back" if later else "does not exist"
             if target == code:
                 why = "is the item itself"
-            self.problem(where, f"show_if names item {target!r}, which {why}")
+            self.problem(where, f"show_if names item {_shown(target)}, which {why}")
             return None
         scale = self.items[target].scale
         if scale.kind in OPEN_KINDS:
@@ -763,7 +811,9 @@ class _Parser:
         parsed = []
         for value in values:
             if scale.parse(value) is None:
-                self.problem(where, f"show_if value {value!r} is not an option of item {target}")
+                self.problem(
+                    where, f"show_if value {_shown(value)} is not an option of item {target}"
+                )
             else:
                 parsed.append(scale.parse(value))
         return (target, tuple(parsed)) if len(parsed) == len(values) else None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
 import random
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -518,3 +522,67 @@ def test_any_malformed_file_gives_problems_not_a_crash():
             parse_questionnaire(dump(data))
         except QuestionnaireError as error:
             assert error.problems
+
+
+#: 9**9 strings under nine aliases, about 3 GB once spelled out, as the value of "kind"
+#: (whose problem message quotes the value it got).
+BILLION_LAUGHS = "".join(
+    [
+        "areas:\n",
+        '- &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n',
+        *(
+            f"- &{name} [{','.join(['*' + before] * 9)}]\n"
+            for before, name in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+        "kind: *i\n",
+    ]
+)
+
+
+def test_check_refuses_billion_laughs_quickly_in_little_memory(tmp_path):
+    """``questionnaire check`` in a process that may use at most 512 MB of memory."""
+    path = tmp_path / "laughs.yaml"
+    path.write_text(BILLION_LAUGHS, encoding="utf-8")
+    assert len(BILLION_LAUGHS) < 500
+
+    def cap_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (512 * 2**20, 512 * 2**20))
+
+    environment = {
+        **os.environ,
+        "SIPAS_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "SIPAS_SECRET_KEY": "x",
+    }
+    command = [sys.executable, "-m", "flask", "--app", "survey", "questionnaire", "check"]
+    done = subprocess.run(
+        [*command, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+        preexec_fn=cap_memory,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.splitlines() == [
+        f"{path}: line 2, column 3: YAML anchors and aliases (&name, *name) are not allowed "
+        "in questionnaire files; write each value out in full",
+        f"{path}: 1 problem(s) found.",
+    ]
+
+
+def test_an_anchor_without_an_alias_is_refused_too(tmp_path):
+    data = dump(BASE).replace("scales:\n", "scales: &shared\n", 1)
+    path = tmp_path / "anchor.yaml"
+    path.write_text(data, encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert "anchors and aliases (&name, *name) are not allowed" in problem
+
+
+def test_a_huge_bad_value_is_quoted_short(tmp_path):
+    data = copy.deepcopy(BASE)
+    data["kind"] = "x" * 100_000
+    items_of(data)[0]["required"] = list(range(100_000))
+    problems = problems_of(write(tmp_path, data))
+    assert any("is not one of household, desk" in p for p in problems)
+    assert any("required must be true or false" in p for p in problems)
+    assert all(len(p) < 300 for p in problems)
