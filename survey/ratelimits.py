@@ -24,28 +24,31 @@ from werkzeug.exceptions import TooManyRequests
 
 
 class LocalWindows:
-    """Fixed-window hit counters in this process's memory."""
+    """Fixed-window hit counters in this process's memory.
 
-    #: Past this many counters, the ones of finished windows are dropped.
-    CLEAN_ABOVE = 10_000
+    Fixed windows start at the same moments for every key (multiples of the
+    window's length since the epoch), so the counts of one window length are
+    kept in one dictionary for the window now running. When that window ends
+    the whole dictionary is dropped and a new one begun: a hit costs one
+    lookup however many keys there are, and finished counts never pile up.
+    """
 
     def __init__(self) -> None:
-        self._counts: dict[str, tuple[int, int]] = {}
+        #: Window length in seconds → (the running window's number, key → hits).
+        self._windows: dict[int, tuple[int, dict[str, int]]] = {}
         self._lock = threading.Lock()
 
     def hit(self, item: RateLimitItem, key: str) -> bool:
-        window = item.get_expiry()
-        start = int(time.time()) // window
-        with self._lock:
-            began, count = self._counts.get(key, (start, 0))
-            count = count + 1 if began == start else 1
-            self._counts[key] = (start, count)
-            if len(self._counts) > self.CLEAN_ABOVE:
-                self._drop_finished(start)
+        """Count a hit for ``key``; True while its window's count is within the limit."""
+        length = item.get_expiry()
+        with self._lock:  # the clock is read under the lock: windows only move forward
+            number = int(time.time()) // length
+            running, counts = self._windows.get(length, (None, None))
+            if running != number:
+                counts = {}
+                self._windows[length] = (number, counts)
+            count = counts[key] = counts.get(key, 0) + 1
         return count <= item.amount
-
-    def _drop_finished(self, start: int) -> None:
-        self._counts = {k: v for k, v in self._counts.items() if v[0] == start}
 
 
 class RateLimits:
