@@ -46,13 +46,14 @@ def home():
 @bp.route("/s/<code>", defaults={"sig": ""})
 @bp.route("/s/<code>/<sig>", methods=["GET", "POST"])
 def questionnaire(code: str, sig: str):
+    # Every POST counts against its address; only one with the desk's valid
+    # signature counts against the desk, so forged posts cannot block it.
     if request.method == "POST":
-        enforce(
-            ("SUBMIT_LIMIT_PER_ADDRESS", request.remote_addr or ""),
-            ("SUBMIT_LIMIT_PER_DESK", code),
-        )
+        enforce(("SUBMIT_LIMIT_PER_ADDRESS", request.remote_addr or ""))
     desk, wave = desk_and_wave(code)
     _check_desk(desk, sig)
+    if request.method == "POST":
+        enforce(("SUBMIT_LIMIT_PER_DESK", desk.code))
     if wave is None:
         raise UserError(
             _("No survey is open at this desk right now. Thank you for your interest."),

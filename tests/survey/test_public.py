@@ -309,3 +309,31 @@ def test_retry_after_the_wave_changed_still_thanks_a_stored_response(client, des
     assert retry.status_code == 303
     assert retry.headers["Location"] == first.headers["Location"]
     assert stored_responses() == 1
+
+
+def test_forged_posts_do_not_use_up_the_desk_limit(make_app, desk):
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        SUBMIT_LIMIT_PER_DESK="5 per minute",
+        SUBMIT_LIMIT_PER_ADDRESS="1000 per minute",
+    )
+    attacker = app.test_client()
+    forged = [
+        attacker.post(f"/s/{desk.code}/forged", data=valid_answers(desk)).status_code
+        for _ in range(20)
+    ]
+    assert forged == [404] * 20
+    citizen = app.test_client()
+    assert post_form(citizen, desk, valid_answers(desk)).status_code == 303
+    assert stored_responses() == 1
+
+
+def test_forged_posts_still_count_against_their_address(make_app, desk):
+    app = make_app(RATELIMIT_ENABLED=True, SUBMIT_LIMIT_PER_ADDRESS="5 per minute")
+    client = app.test_client()
+    statuses = [
+        client.post(f"/s/{desk.code}/forged", data=valid_answers(desk)).status_code
+        for _ in range(7)
+    ]
+    assert statuses == [404] * 5 + [429] * 2
+    assert post_form(client, desk, valid_answers(desk)).status_code == 429
