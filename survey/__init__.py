@@ -41,9 +41,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
-    from survey import errors
+    from survey import errors, security
 
     errors.register(app)
+    security.init_app(app)
     return app
 
 

@@ -35,6 +35,11 @@ def default_config(app: Flask) -> dict:
         # Reverse proxies in front of the app (nginx: 1); their X-Forwarded-For is trusted.
         "PROXY_COUNT": 0,
         "RATELIMIT_ENABLED": True,
+        # Request bodies: a citizen's form is a few kB (the household form, answered
+        # in full, stays under 25 kB); the back office uploads sampling frames.
+        "MAX_FORM_BYTES": 32 * 1024,
+        "MAX_FORM_FIELDS": 300,
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     }
 
 

@@ -27,6 +27,7 @@ TITLES = {
     403: _l("You may not see this page"),
     404: _l("Page not found"),
     405: _l("This action is not allowed here"),
+    413: _l("Too much was sent"),
     429: _l("Too many requests"),
     500: _l("Something went wrong on our side"),
 }
@@ -35,6 +36,10 @@ MESSAGES = {
     403: _l("Your account does not have access to this page."),
     404: _l("The address may be mistyped, or the page has moved."),
     405: _l("Please go back and try again."),
+    413: _l(
+        "What was sent is larger than this page accepts, so none of it was kept. "
+        "Please go back and send less: shorter answers, or a smaller file."
+    ),
     429: _l("Too many requests came from your connection. Please wait a minute and try again."),
     500: _l("The error has been logged. Please try again in a moment."),
 }

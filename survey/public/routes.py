@@ -19,7 +19,7 @@ from survey.errors import UserError
 from survey.extensions import db
 from survey.models import Procedure, Response, ServicePoint
 from survey.public import bp
-from survey.questionnaire import AnswersError, Questionnaire
+from survey.questionnaire import CODE_MAX_LENGTH, AnswersError, Item, Questionnaire
 from survey.ratelimits import enforce
 from survey.services import qrcodes
 from survey.services.responses import (
@@ -36,6 +36,10 @@ from survey.services.responses import (
 #: so that Back and Send again stores nothing more.
 SENT_MEMORY_SECONDS = 2 * 3600
 ENVELOPE_FIELDS = ("csrf_token", "response_uuid", "wave")
+#: An error page names this many fields that are not questions, then counts the rest.
+UNKNOWN_SHOWN = 5
+#: What is put back of an answer to a question with options (they are all short).
+ANSWER_SHOWN_LENGTH = 100
 
 
 @bp.route("/")
@@ -187,6 +191,8 @@ def _render_form(
         .where(ServicePoint.id == desk.id)
     )
     questionnaire = wave.questionnaire
+    items = {item.code: item for item in questionnaire.items()}
+    shown_errors, unknown_more = _shown_errors(errors, items)
     page = render_template(
         "public/questionnaire.html",
         point=point,
@@ -194,13 +200,37 @@ def _render_form(
         response_uuid=response_uuid,
         already_sent=already_sent,
         questionnaire=questionnaire,
-        items={item.code: item for item in questionnaire.items()},
+        items=items,
         procedures=point.procedures,
-        answers=answers,
-        errors=errors,
+        answers=_refill(answers, items),
+        errors=shown_errors,
+        unknown_more=unknown_more,
         locale=str(get_locale()),
     )
     return page, 400 if errors else 200
+
+
+def _refill(answers: dict, items: dict[str, Item]) -> dict:
+    """The answers to put back in the form: its own questions only, none longer than
+    the question takes (a text's ``max_length``), so a page never echoes a flood."""
+    refill = {}
+    for code, value in answers.items():
+        item = items.get(code)
+        if item is not None:
+            limit = item.scale.max_length or ANSWER_SHOWN_LENGTH
+            refill[code] = [v[:limit] for v in value] if isinstance(value, list) else value[:limit]
+    return refill
+
+
+def _shown_errors(errors: dict, items: dict[str, Item]) -> tuple[dict, int]:
+    """The errors the page lists, with at most a few unknown fields, their names cut
+    short; and how many more unknown fields there were."""
+    shown = {code: keys for code, keys in errors.items() if code in items}
+    unknown = [code for code in errors if code not in items]
+    for code in unknown[:UNKNOWN_SHOWN]:
+        short = code if len(code) <= CODE_MAX_LENGTH else code[:CODE_MAX_LENGTH] + "…"
+        shown[short] = errors[code]
+    return shown, max(0, len(unknown) - UNKNOWN_SHOWN)
 
 
 @bp.route("/thanks/<response_uuid>")
