@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -11,9 +12,8 @@ from flask import Flask
 
 def default_config(app: Flask) -> dict:
     """Defaults that work on a fresh machine: SQLite in the instance folder."""
-    database = Path(app.instance_path) / "sipas.sqlite3"
     return {
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{_default_database(app)}",
         # No pre-ping: it costs a round trip per request on the submission
         # path; a connection broken by a database restart fails one request
         # and is then replaced by the pool.
@@ -52,6 +52,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     _secure_cookies_behind_https(app)
     if test_config is not None:
         app.config.from_mapping(test_config)
+    default_database = _default_database(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{default_database}":
+        _create_private(default_database)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 
@@ -78,8 +81,35 @@ def normalise_database_url(url: str) -> str:
 def instance_secret_key(instance: Path) -> str:
     """Read the secret key kept in the instance folder, creating it on first run."""
     path = instance / "secret_key"
-    if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    _create_private(path, secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def _default_database(app: Flask) -> Path:
+    return Path(app.instance_path) / "sipas.sqlite3"
+
+
+def _create_private(path: Path, content: str = "") -> None:
+    """Create ``path`` holding ``content``, readable by its owner only, unless it exists.
+
+    The default SQLite database holds password hashes, the key file the
+    secret that signs every QR code: neither is for other accounts on the
+    machine, so a folder made for them is private too. SQLite takes an empty
+    file for an empty database and gives its journals the file's permissions.
+    The file appears whole (a hard link to a finished temporary file), so a
+    second process starting at the same moment never reads it half-written.
+    """
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists():
+        return
+    handle, temporary = tempfile.mkstemp(dir=folder)  # mode 0600
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(content)
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temporary)

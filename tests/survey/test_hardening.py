@@ -10,7 +10,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from flask import Flask
+from flask_migrate import upgrade
 
+from survey import create_app
+from survey.extensions import db
 from survey.questionnaire import load_questionnaire, shipped_questionnaires
 from tests.survey import test_public
 from tests.survey.test_public import form_url, post_form, stored_responses, valid_answers
@@ -197,3 +201,21 @@ def test_no_template_needs_inline_script_or_style_attributes(template):
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", source), "inline <script>"
     assert not re.search(r"\son[a-z]+\s*=", source), "inline event handler"
     assert not re.search(r"\sstyle\s*=", source), "inline style attribute"
+
+
+# --- 5. private database file ------------------------------------------------
+
+
+def test_the_default_sqlite_database_and_instance_folder_are_private(tmp_path, monkeypatch):
+    instance = tmp_path / "instance"
+    monkeypatch.delenv("SIPAS_DATABASE_URL", raising=False)
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(instance))
+    app = create_app({"TESTING": True})
+    with app.app_context():
+        upgrade()  # what "flask db upgrade" does on a fresh machine
+        db.engine.dispose()
+    database = instance / "sipas.sqlite3"
+    assert database.stat().st_size > 0  # the schema is in the file made private
+    assert database.stat().st_mode & 0o777 == 0o600
+    assert instance.stat().st_mode & 0o777 == 0o700
+    assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
