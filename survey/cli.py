@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -56,14 +55,29 @@ def demo_command(responses: int, seed: int) -> None:
     "--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True
 )
 def export_qr(out_dir: Path, fmt: str) -> None:
-    """Write one QR code per active service point, named by its code."""
-    from survey.services.qrcodes import qr_image, survey_url
+    """Write one QR code per active service point, named by its code.
 
+    The codes lead to SIPAS_PUBLIC_URL; without it, to this computer's own
+    development address, which no citizen's phone can open.
+    """
+    from survey.services.qrcodes import PublicUrlError, public_base_url, qr_image, survey_url
+
+    try:
+        base = public_base_url()
+    except PublicUrlError as error:
+        raise click.ClickException(str(error)) from error
+    if not base:
+        base = "http://127.0.0.1:5000"
+        click.echo(
+            f"Warning: SIPAS_PUBLIC_URL is not set, so the codes lead to {base}, "
+            "which works on this computer only. Set it to the site's public address "
+            "before printing.",
+            err=True,
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     points = db.session.scalars(
         select(ServicePoint).where(ServicePoint.active).order_by(ServicePoint.code)
     ).all()
-    base = current_app.config["PUBLIC_URL"] or "http://127.0.0.1:5000"
     for point in points:
         data = qr_image(survey_url(point, base_url=base), fmt)
         (out_dir / f"{point.code}.{fmt}").write_bytes(data)

@@ -6,6 +6,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -52,6 +53,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     _secure_cookies_behind_https(app)
     if test_config is not None:
         app.config.from_mapping(test_config)
+    public_url = str(app.config["PUBLIC_URL"] or "")
+    if public_url and public_url_problem(public_url):
+        app.logger.warning("%s: QR codes cannot be printed.", public_url_problem(public_url))
     default_database = _default_database(app)
     if app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{default_database}":
         _create_private(default_database)
@@ -68,6 +72,34 @@ def _secure_cookies_behind_https(app: Flask) -> None:
         secure = str(app.config["PUBLIC_URL"]).startswith("https://")
         app.config["SESSION_COOKIE_SECURE"] = secure
         app.config["REMEMBER_COOKIE_SECURE"] = secure
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the address printed in QR codes; None if it can.
+
+    Phones are sent there: only a plain http(s) address with a host name,
+    nothing that hides the host (``user@``) or runs anything (``javascript:``).
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts = None
+    plain = (
+        parts is not None
+        and parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not ("@" in parts.netloc or parts.query or parts.fragment)
+        and url.isprintable()
+        and " " not in url
+    )
+    if plain:
+        return None
+    shown = url if len(url) <= 60 else url[:60] + "…"
+    return (
+        "SIPAS_PUBLIC_URL must be an http:// or https:// address such as "
+        f"https://sipas.example.gov.vn, not {shown!r}"
+    )
 
 
 def normalise_database_url(url: str) -> str:

@@ -19,6 +19,7 @@ import qrcode
 import qrcode.image.svg
 from flask import current_app
 
+from survey.config import public_url_problem
 from survey.models import ServicePoint
 
 SIGNATURE_LENGTH = 12
@@ -35,11 +36,28 @@ def signature_matches(code: str, secret_version: int, given: str) -> bool:
     return hmac.compare_digest(signature(code, secret_version), given)
 
 
+class PublicUrlError(ValueError):
+    """``SIPAS_PUBLIC_URL`` is set to an address no QR code may send a phone to."""
+
+
 def survey_url(point: ServicePoint, *, base_url: str | None = None) -> str:
-    """The absolute URL a desk's QR code holds."""
+    """The absolute URL a desk's QR code holds.
+
+    It is ``SIPAS_PUBLIC_URL`` when that is set, whatever Host the request
+    named; only without it does the code follow the address of the request.
+    """
     if base_url is None:
-        base_url = current_app.config["PUBLIC_URL"] or _request_base()
+        base_url = public_base_url() or _request_base()
     return base_url.rstrip("/") + survey_path(point)
+
+
+def public_base_url() -> str:
+    """The configured public URL, "" if there is none; PublicUrlError if it is not http(s)."""
+    url = str(current_app.config["PUBLIC_URL"] or "")
+    problem = public_url_problem(url) if url else None
+    if problem:
+        raise PublicUrlError(problem)
+    return url
 
 
 def survey_path(point: ServicePoint) -> str:

@@ -16,12 +16,15 @@ from flask_migrate import upgrade
 from survey import create_app
 from survey.extensions import db
 from survey.questionnaire import load_questionnaire, shipped_questionnaires
+from survey.services.qrcodes import PublicUrlError, qr_image, survey_path
+from tests.conftest import sign_in
 from tests.survey import test_public
 from tests.survey.test_public import form_url, post_form, stored_responses, valid_answers
 
 desk = test_public.desk  # the citizen tests' desk with its open wave (a fixture)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+PUBLIC = "https://sipas.example.gov.vn"
 
 
 def english(url: str) -> str:
@@ -219,3 +222,72 @@ def test_the_default_sqlite_database_and_instance_folder_are_private(tmp_path, m
     assert database.stat().st_mode & 0o777 == 0o600
     assert instance.stat().st_mode & 0o777 == 0o700
     assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+# --- 6. printed addresses ----------------------------------------------------
+
+
+def as_evil_host(client, app) -> None:
+    """Send the signed-in session to the host ``evil.example`` too."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    client.set_cookie(name, client.get_cookie(name).value, domain="evil.example")
+
+
+def test_printed_codes_use_the_public_url_whatever_the_host(make_app, desk, make_user):
+    app = make_app(PUBLIC_URL=PUBLIC)
+    client = app.test_client()
+    assert sign_in(client, make_user().email).status_code == 302
+    as_evil_host(client, app)
+    expected = PUBLIC + survey_path(desk)
+    base = f"/admin/service-points/{desk.code}"
+    for page in (base, base + "/poster"):
+        html = client.get(page, base_url="http://evil.example").get_data(as_text=True)
+        assert expected in html and "evil.example" not in html
+    image = client.get(base + "/qr.png", base_url="http://evil.example")
+    assert image.status_code == 200 and image.data == qr_image(expected, "png")
+
+
+def test_without_a_public_url_the_desk_page_warns_before_printing(make_app, desk, make_user):
+    client = make_app(PUBLIC_URL="").test_client()
+    sign_in(client, make_user().email)
+    for page in ("", "/poster"):
+        html = client.get(f"/admin/service-points/{desk.code}{page}").get_data(as_text=True)
+        assert "SIPAS_PUBLIC_URL is not set" in html
+
+
+def test_qr_export_warns_that_it_prints_local_addresses(make_app, desk, tmp_path):
+    result = (
+        make_app(PUBLIC_URL="")
+        .test_cli_runner()
+        .invoke(args=["qr", "export", "--out", str(tmp_path)])
+    )
+    assert result.exit_code == 0, result.output
+    assert "SIPAS_PUBLIC_URL is not set" in result.stderr
+    assert (tmp_path / f"{desk.code}.png").exists()
+
+
+@pytest.mark.parametrize("url", ["ftp://x", "javascript:alert(1)", "https://a@evil.example"])
+def test_qr_export_refuses_a_public_url_that_is_not_a_web_address(make_app, desk, tmp_path, url):
+    result = (
+        make_app(PUBLIC_URL=url)
+        .test_cli_runner()
+        .invoke(args=["qr", "export", "--out", str(tmp_path / "codes")])
+    )
+    assert result.exit_code != 0
+    assert result.stderr.strip().splitlines() == [
+        f"Error: SIPAS_PUBLIC_URL must be an http:// or https:// address such as "
+        f"https://sipas.example.gov.vn, not {url!r}"
+    ]
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "codes").exists()
+
+
+def test_the_back_office_prints_no_code_for_a_public_url_that_is_not_a_web_address(
+    make_app, desk, make_user, caplog
+):
+    app = make_app(PUBLIC_URL="javascript:alert(1)")
+    assert "SIPAS_PUBLIC_URL must be an http:// or https:// address" in caplog.text  # at start
+    client = app.test_client()
+    sign_in(client, make_user().email)
+    with pytest.raises(PublicUrlError):  # a logged 500 outside tests
+        client.get(f"/admin/service-points/{desk.code}/qr.png")
