@@ -95,19 +95,32 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.login_message = lazy_gettext("Please sign in to see this page.")
     app.jinja_env.globals["get_locale"] = get_locale
+    if app.testing:
+        # Under test a template that uses a missing attribute fails, not renders blank.
+        from jinja2 import StrictUndefined
+
+        app.jinja_env.undefined = StrictUndefined
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 
 
 def _register_blueprints(app: Flask) -> None:
-    from survey import admin, auth, public
+    """One blueprint per kind of user; every route declares who may use it."""
+    from survey import admin, auth, entry, public, workbench
+    from survey.auth.policy import check_access, landing_endpoint, may_use
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(entry.bp)
+    app.register_blueprint(workbench.bp)
+    app.before_request(check_access)
+    app.jinja_env.globals["may_use"] = may_use
+    app.jinja_env.globals["landing_endpoint"] = landing_endpoint
 
 
 def _register_cli(app: Flask) -> None:
-    from survey.cli import demo_command, qr_cli, translate_cli, user_cli
+    from survey.auth.cli import user_cli
+    from survey.cli import demo_command, qr_cli, translate_cli
     from survey.questionnaire_cli import questionnaire_cli
 
     app.cli.add_command(user_cli)

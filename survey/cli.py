@@ -1,4 +1,4 @@
-"""Operator commands: ``flask --app survey user|demo|qr ...``."""
+"""Operator commands: ``flask --app survey demo|qr|translate ...`` (``user``: survey.auth.cli)."""
 
 from __future__ import annotations
 
@@ -8,33 +8,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from survey.errors import UserError
 from survey.extensions import db
 from survey.models import ServicePoint
-from survey.models.user import ROLES
 
-user_cli = AppGroup("user", help="Manage back-office users.")
 qr_cli = AppGroup("qr", help="QR codes for the service points.")
-
-
-@user_cli.command("create")
-@click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
-def create_user(email: str, role: str) -> None:
-    """Create a user who signs in with EMAIL; the password is asked for, twice.
-
-    There is deliberately no --password option: a password on the command
-    line ends up in the shell history and the process list.
-    """
-    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    from survey.services.users import create_user as create
-
-    try:
-        user = create(email, password, role)
-    except UserError as error:
-        raise click.ClickException(error.message) from error
-    db.session.commit()
-    click.echo(f"Created {user.role} {user.email}.")
 
 
 @click.command("demo")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +33,12 @@ def default_config(app: Flask) -> dict:
         "SUBMIT_LIMIT_PER_ADDRESS": "60 per minute",
         "SUBMIT_LIMIT_PER_DESK": "600 per minute",
         "LOGIN_LIMIT": "10 per 5 minutes",
+        "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
+        # Back-office sessions end after this much silence, and this long after sign-in.
+        "SESSION_IDLE_MINUTES": 60,
+        "SESSION_LIFETIME_HOURS": 12,
+        # A one-time password link (new account, reset) works this long.
+        "PASSWORD_LINK_HOURS": 72,
         "RATELIMIT_STORAGE_URI": "memory://",
         # Reverse proxies in front of the app (nginx: 1); their X-Forwarded-For is trusted.
         "PROXY_COUNT": 0,
@@ -61,6 +68,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         _create_private(default_database)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+    # Flask refuses a signed session cookie older than this, whatever it holds.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=float(app.config["SESSION_LIFETIME_HOURS"])
+    )
 
 
 def _secure_cookies_behind_https(app: Flask) -> None:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from survey.auth.policy import public
 from survey.errors import UserError
 from survey.extensions import db
 from survey.models import Procedure, Response, ServicePoint
@@ -43,12 +44,14 @@ ANSWER_SHOWN_LENGTH = 100
 
 
 @bp.route("/")
+@public
 def home():
     return render_template("public/home.html")
 
 
 @bp.route("/s/<code>", defaults={"sig": ""})
 @bp.route("/s/<code>/<sig>", methods=["GET", "POST"])
+@public
 def questionnaire(code: str, sig: str):
     # Every POST counts against its address; only one with the desk's valid
     # signature counts against the desk, so forged posts cannot block it.
@@ -234,6 +237,7 @@ def _shown_errors(errors: dict, items: dict[str, Item]) -> tuple[dict, int]:
 
 
 @bp.route("/thanks/<response_uuid>")
+@public
 def thanks(response_uuid: str):
     response = db.session.scalar(select(Response).where(Response.uuid == response_uuid))
     if response is None:
