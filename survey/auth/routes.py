@@ -19,7 +19,6 @@ from survey.extensions import db, login_manager
 from survey.models.user import ROLES
 from survey.ratelimits import enforce
 from survey.services import users as user_service
-from survey.services.audit import audit
 
 login_manager.user_loader(load_user)
 
@@ -39,7 +38,7 @@ def login():
             flash(_("Wrong email or password."), "error")
         else:
             sign_in(user)
-            audit("sign_in", user, user, in_unit=user.units[0] if user.units else None)
+            user_service.record_sign_in(user)
             db.session.commit()
             return redirect(safe_next() or url_for(landing_endpoint(user)))
     return render_template("auth/login.html", form=form)
@@ -48,10 +47,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @allow(*ROLES)
 def logout():
-    """Signing out here signs the user out everywhere."""
-    user = current_user._get_current_object()
-    user_service.end_sessions(user)
-    audit("sign_out", user, user, in_unit=user.units[0] if user.units else None)
+    user_service.sign_out_everywhere(current_user._get_current_object())
     db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")

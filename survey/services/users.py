@@ -140,6 +140,16 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def record_sign_in(user: User) -> None:
+    audit("sign_in", user, user, in_unit=_audit_unit(user))
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Signing out on one device signs the user out on all of them."""
+    end_sessions(user)
+    audit("sign_out", user, user, in_unit=_audit_unit(user))
+
+
 def change_password(user: User, current: str, new: str) -> None:
     """The user's own change: the current password first; ends their other sessions."""
     if not user.check_password(current):
