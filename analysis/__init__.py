@@ -1,7 +1,8 @@
 """Design-based estimation for the SIPAS survey platform.
 
 The library takes arrays or data frames and returns plain result objects; it
-imports numpy, scipy, statsmodels and pandas only (never Flask or ``survey``).
+imports numpy, scipy and pandas only (never Flask or ``survey``), each
+module when it is first used.
 Its numbers agree with R's ``survey`` package (see ``tests/analysis``).
 
 Typical use::
@@ -19,49 +20,115 @@ Typical use::
     sipas_index(design, {"S-A": ["S-A1", "S-A2"], "S-B": ["S-B1"]}, by="province")
 """
 
-from analysis.aggregates import (
-    group_sums,
-    index_from_aggregates,
-    mean_from_aggregates,
-    ratio_from_aggregates,
-    total_from_aggregates,
-)
-from analysis.calibration import (
-    CalibratedDesign,
-    WeightDiagnostics,
-    calibrate,
-    post_stratify,
-    rake,
-    weight_diagnostics,
-)
-from analysis.contrast import (
-    Contrast,
-    ContrastTable,
-    JointEstimate,
-    contrast,
-    joint_estimate,
-    nonlinear_contrast,
-)
-from analysis.design import LonelyPSU, StageInfo, SurveyDesign
-from analysis.estimators import Domains, domains, mean, proportion, ratio, total
-from analysis.intervals import (
-    CI_METHODS,
-    ConfidenceInterval,
-    beta_interval,
-    confidence_interval,
-    logit_interval,
-    wald_interval,
-)
-from analysis.replicate import ReplicateDesign, ReplicateType, as_replicate, replicate_covariance
-from analysis.results import Estimate, EstimateTable, as_table
-from analysis.sipas import OVERALL, IndexSpec, sipas_index
-from analysis.variance import (
-    DomainVariance,
-    domain_variances,
-    stratified_covariance,
-    taylor_covariance,
-    taylor_se,
-)
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analysis.aggregates import (
+        group_sums,
+        index_from_aggregates,
+        mean_from_aggregates,
+        ratio_from_aggregates,
+        total_from_aggregates,
+    )
+    from analysis.calibration import (
+        CalibratedDesign,
+        WeightDiagnostics,
+        calibrate,
+        post_stratify,
+        rake,
+        weight_diagnostics,
+    )
+    from analysis.contrast import (
+        Contrast,
+        ContrastTable,
+        JointEstimate,
+        contrast,
+        joint_estimate,
+        nonlinear_contrast,
+    )
+    from analysis.design import LonelyPSU, StageInfo, SurveyDesign
+    from analysis.estimators import Domains, domains, mean, proportion, ratio, total
+    from analysis.intervals import (
+        CI_METHODS,
+        ConfidenceInterval,
+        beta_interval,
+        confidence_interval,
+        logit_interval,
+        wald_interval,
+    )
+    from analysis.replicate import (
+        ReplicateDesign,
+        ReplicateType,
+        as_replicate,
+        replicate_covariance,
+    )
+    from analysis.results import Estimate, EstimateTable, as_table
+    from analysis.sipas import OVERALL, IndexSpec, sipas_index
+    from analysis.variance import (
+        DomainVariance,
+        domain_variances,
+        stratified_covariance,
+        taylor_covariance,
+        taylor_se,
+    )
+
+# Names are imported from their module on first use (PEP 562), so that
+# ``python -m analysis`` and ``import analysis.design`` load only what they
+# use: scipy, for one, is not imported unless a function needs it.
+_EXPORTS: dict[str, str] = {
+    "as_replicate": "analysis.replicate",
+    "as_table": "analysis.results",
+    "beta_interval": "analysis.intervals",
+    "calibrate": "analysis.calibration",
+    "CalibratedDesign": "analysis.calibration",
+    "CI_METHODS": "analysis.intervals",
+    "confidence_interval": "analysis.intervals",
+    "ConfidenceInterval": "analysis.intervals",
+    "Contrast": "analysis.contrast",
+    "contrast": "analysis.contrast",
+    "ContrastTable": "analysis.contrast",
+    "domain_variances": "analysis.variance",
+    "Domains": "analysis.estimators",
+    "domains": "analysis.estimators",
+    "DomainVariance": "analysis.variance",
+    "Estimate": "analysis.results",
+    "EstimateTable": "analysis.results",
+    "group_sums": "analysis.aggregates",
+    "index_from_aggregates": "analysis.aggregates",
+    "IndexSpec": "analysis.sipas",
+    "joint_estimate": "analysis.contrast",
+    "JointEstimate": "analysis.contrast",
+    "logit_interval": "analysis.intervals",
+    "LonelyPSU": "analysis.design",
+    "mean": "analysis.estimators",
+    "mean_from_aggregates": "analysis.aggregates",
+    "nonlinear_contrast": "analysis.contrast",
+    "OVERALL": "analysis.sipas",
+    "post_stratify": "analysis.calibration",
+    "proportion": "analysis.estimators",
+    "rake": "analysis.calibration",
+    "ratio": "analysis.estimators",
+    "ratio_from_aggregates": "analysis.aggregates",
+    "replicate_covariance": "analysis.replicate",
+    "ReplicateDesign": "analysis.replicate",
+    "ReplicateType": "analysis.replicate",
+    "sipas_index": "analysis.sipas",
+    "StageInfo": "analysis.design",
+    "stratified_covariance": "analysis.variance",
+    "SurveyDesign": "analysis.design",
+    "taylor_covariance": "analysis.variance",
+    "taylor_se": "analysis.variance",
+    "total": "analysis.estimators",
+    "total_from_aggregates": "analysis.aggregates",
+    "wald_interval": "analysis.intervals",
+    "weight_diagnostics": "analysis.calibration",
+    "WeightDiagnostics": "analysis.calibration",
+}
 
 __all__ = [
     "CI_METHODS",
@@ -112,3 +179,33 @@ __all__ = [
     "wald_interval",
     "weight_diagnostics",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """The package module, whose exports are not shadowed by submodules.
+
+    Importing a submodule binds it on the package under its name; for
+    ``analysis.contrast`` that would hide the function ``contrast`` once the
+    module is loaded, which the eager imports used to prevent.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

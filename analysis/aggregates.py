@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from analysis._validate import as_names, check_columns, numeric_column
+from analysis._validate import as_names, check_columns, numeric_column, weight_column
 from analysis.design import LonelyPSU, SurveyDesign
 from analysis.estimators import domains
 from analysis.results import Estimate, EstimateTable, _Linearization
@@ -177,7 +177,12 @@ class PairIndex:
         slot = np.cumsum(occupied) - 1
         pair = slot[key]
         pair_key = np.flatnonzero(occupied)
-        positive = np.bincount(pair[w != 0], minlength=pair_key.shape[0]) > 0
+        nonzero = w != 0
+        positive = (
+            np.ones(pair_key.shape[0], dtype=bool)
+            if nonzero.all()
+            else np.bincount(pair[nonzero], minlength=pair_key.shape[0]) > 0
+        )
         unit = pair_key // d
         return cls(
             keep=keep_mask,
@@ -229,8 +234,7 @@ class PairIndex:
         -------
         weighted, counts : ndarray, shape (P, C)
         """
-        key = self.pair * n_categories if base is None else base.copy()
-        key += kept_codes
+        key = (self.pair * n_categories if base is None else base) + kept_codes
         size = self.n_pairs * n_categories
         weighted = np.bincount(key, weights=self.weights, minlength=size)
         counts = np.bincount(key, minlength=size)
@@ -764,7 +768,7 @@ def group_sums(
     """
     keys = list(dict.fromkeys(c for c in [strata, psu, *as_names(by, "by")] if c is not None))
     check_columns(data, [weights, *keys, *items] + ([fpc] if fpc else []), "data")
-    w = numeric_column(data, weights, "weights")
+    w = weight_column(data, weights)
     frame = data[keys].copy()
     frame["weight"] = w
     frame["n"] = 1

@@ -2,26 +2,32 @@
 
 Two commands, whose flags and output are a contract that scripts depend on::
 
-    python -m analysis estimate --data FILE.csv --weights COL [--strata COL]
+    python -m analysis estimate --data FILE --weights COL [--strata COL]
         [--psu COL[,COL2]] [--fpc COL[,COL2]] [--nest] [--lonely-psu POLICY]
         --stat {mean,total,proportion,ratio} --var COL [--denominator COL]
         [--by COL[,COL...]] [--level 0.95] [--ci-method {wald,wald-t,logit,beta}]
         [--format {json,csv}]
 
-    python -m analysis index --data FILE.csv --weights COL [--strata COL]
+    python -m analysis index --data FILE --weights COL [--strata COL]
         [--psu COL[,COL2]] [--fpc COL[,COL2]] [--nest] --dimension NAME=ITEM,ITEM,...
         (repeated) [--part NAME=DIMENSION,... (repeated)] [--satisfied 4,5]
         [--complete-cases] [--by COL] [--level 0.95]
         [--ci-method {wald,wald-t,logit}] [--format json]
+
+``FILE`` is CSV (UTF-8, with a header line), or Parquet when its name ends
+in ``.parquet`` and pyarrow is installed. Only the columns a command uses
+are read (:mod:`analysis._read`).
 
 Output is a JSON list of objects with the keys ``variable``, ``domain``
 (``{column: value}`` or null), ``estimate``, ``se``, ``ci_low``, ``ci_high``,
 ``df``, ``deff``, ``n``; or CSV with the same columns (``domain`` written as
 ``column=value;column=value``). Empty CSV fields are missing values.
 
-Bad input (a missing file or column, non-numeric or negative weights, PSUs
-not nested in strata, an unknown option value, ...) ends with exit status 2
-and one line on standard error; nothing is written to standard output.
+Bad input (a missing file or column, a file with no rows, weights that are
+negative, all zero, True/False, infinite or too large to add up, a variable
+with no valid value, PSUs not nested in strata, an unknown option value, ...)
+ends with exit status 2 and one line on standard error; nothing is written to
+standard output.
 """
 
 from __future__ import annotations
@@ -33,20 +39,37 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
 
+from analysis._read import read_columns
 from analysis.design import LonelyPSU, SurveyDesign
-from analysis.estimators import mean, proportion, ratio, total
 from analysis.results import COLUMNS, EstimateTable, as_table
-from analysis.sipas import sipas_index
 
 __all__ = ["build_parser", "main"]
 
 _STATS = ("mean", "total", "proportion", "ratio")
 _POLICIES = tuple(p.value for p in LonelyPSU)
+
+# The library's argument names, as their options are called here.
+_OPTIONS = {
+    "weights": "--weights",
+    "strata": "--strata",
+    "psu": "--psu",
+    "fpc": "--fpc",
+    "by": "--by",
+    "y": "--var",
+    "numerator": "--var",
+    "denominator": "--denominator",
+    "items": "--dimension",
+    "dimensions": "--dimension",
+    "parts": "--part",
+    "satisfied": "--satisfied",
+    "data": "--data",
+    "lonely_psu": "--lonely-psu",
+    "level": "--level",
+}
 
 
 class UsageError(Exception):
@@ -72,7 +95,10 @@ def _level(text: str) -> float:
 
 def _design_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data", required=True, metavar="FILE.csv", help="CSV file, one row per respondent"
+        "--data",
+        required=True,
+        metavar="FILE",
+        help="CSV file (or .parquet, with pyarrow), one row per respondent",
     )
     parser.add_argument("--weights", required=True, metavar="COL", help="sampling weight column")
     parser.add_argument("--strata", metavar="COL", help="stratum column")
@@ -143,29 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read_data(path: str, labels: Sequence[str] = ()) -> pd.DataFrame:
-    """The CSV file; ``labels`` (strata, PSU and domain columns) are read as text,
-    so that codes such as province "01" keep their leading zeros."""
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"--data: file '{path}' not found")
-    try:
-        return pd.read_csv(
-            file,
-            keep_default_na=False,
-            na_values=[""],
-            low_memory=False,
-            dtype={name: str for name in labels},
-        )
-    except (ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"--data: cannot read '{path}' as CSV ({first})") from None
+def _names(*values: str | None) -> list[str]:
+    """Column names from options that may hold several (``--psu desk,day``)."""
+    return [part.strip() for value in values if value for part in value.split(",")]
 
 
-def _label_columns(args: argparse.Namespace) -> list[str]:
-    """Columns that name groups (strata, clusters, domains) rather than measure."""
-    names = [args.strata, args.psu, args.by]
-    return [part.strip() for name in names if name for part in name.split(",")]
+def _read(
+    args: argparse.Namespace, numbers: Sequence[str], others: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The columns the command uses: group columns as text, ``numbers`` as float."""
+    return read_columns(
+        args.data,
+        labels=_names(args.strata, args.psu, args.by),
+        numbers=[*_names(args.weights, args.fpc), *numbers],
+        others=others,
+    )
 
 
 def _design(args: argparse.Namespace, data: pd.DataFrame) -> SurveyDesign:
@@ -199,8 +217,8 @@ def _satisfied(text: str) -> list[float]:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise UsageError(f"--satisfied: expected numbers such as 4,5 (got {text!r})") from None
-    if not values:
-        raise UsageError("--satisfied: expected numbers such as 4,5")
+    if not values or not all(math.isfinite(v) for v in values):
+        raise UsageError(f"--satisfied: expected numbers such as 4,5 (got {text!r})")
     return values
 
 
@@ -210,7 +228,13 @@ def run_estimate(args: argparse.Namespace) -> EstimateTable:
         raise UsageError("--denominator: required with --stat ratio")
     if args.stat != "ratio" and args.denominator:
         raise UsageError("--denominator: only used with --stat ratio")
-    data = _read_data(args.data, _label_columns(args))
+    from analysis.estimators import mean, proportion, ratio, total
+
+    variables = [args.var, *([args.denominator] if args.denominator else [])]
+    if args.stat == "proportion":  # of an indicator, or of the levels of text
+        data = _read(args, [], others=variables)
+    else:
+        data = _read(args, variables)
     design = _design(args, data)
     if args.var not in data.columns:
         raise UsageError(f"--var: column '{args.var}' is missing")
@@ -227,10 +251,12 @@ def run_estimate(args: argparse.Namespace) -> EstimateTable:
 
 def run_index(args: argparse.Namespace) -> EstimateTable:
     """Compute the table of the ``index`` command."""
+    from analysis.sipas import sipas_index
+
     dimensions = _named_lists(args.dimension, "--dimension")
     parts = _named_lists(args.part, "--part")
     satisfied = _satisfied(args.satisfied)
-    data = _read_data(args.data, _label_columns(args))
+    data = _read(args, [item for items in dimensions.values() for item in items])
     design = _design(args, data)
     return sipas_index(
         design,
@@ -264,6 +290,13 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
     return buffer.getvalue()
 
 
+def _as_option(message: str) -> str:
+    """The library's message with its argument name (``weights:``) as the option."""
+    name, sep, rest = message.partition(": ")
+    option = _OPTIONS.get(name)
+    return f"{option}: {rest}" if sep and option else message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0, or 2 for bad input).
 
@@ -279,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         records = table.to_records(level=args.level, method=args.ci_method)
         text = render(records, args.format)
     except (UsageError, ValueError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
+        message = _as_option(" ".join(str(exc).split()) or type(exc).__name__)
         sys.stderr.write(f"python -m analysis: error: {message}\n")
         return 2
     sys.stdout.write(text)

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analysis._validate import option
 from analysis.calibration import calibrated_covariance
@@ -361,9 +361,9 @@ def contrast(
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = est / se
-    p = 2.0 * stats.norm.sf(np.abs(z))
+    p = 2.0 * special.ndtr(-np.abs(z))  # the normal tail, as scipy.stats.norm.sf
     if dfv is not None and dfv > 0:
-        pt = 2.0 * stats.t.sf(np.abs(z), dfv)
+        pt = 2.0 * special.stdtr(dfv, -np.abs(z))  # as scipy.stats.t.sf
     else:
         pt = np.full(z.shape, np.nan)
     items = tuple(

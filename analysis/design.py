@@ -30,7 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis._validate import as_1d_float, as_names, check_columns, numeric_column, option
+from analysis._validate import (
+    as_1d_float,
+    as_names,
+    check_columns,
+    check_rows,
+    numeric_column,
+    option,
+    weight_column,
+)
 
 __all__ = ["LonelyPSU", "SurveyDesign", "StageInfo"]
 
@@ -209,10 +217,11 @@ class SurveyDesign:
         Raises
         ------
         ValueError
-            Naming the column and the problem: a missing column, non-numeric
-            or negative weights, missing ids, clusters not nested in strata,
-            an fpc that varies within a stratum or implies more than 100%
-            sampling.
+            Naming the column and the problem: a missing column, no rows,
+            weights that are not numbers (text, True/False), missing,
+            infinite, negative, all zero or too large to sum, missing ids,
+            clusters not nested in strata, an fpc that varies within a
+            stratum or implies more than 100% sampling.
         """
         if not isinstance(data, pd.DataFrame):
             raise ValueError("data: expected a pandas DataFrame")
@@ -231,14 +240,9 @@ class SurveyDesign:
                 f"fpc: {len(fpc_cols)} columns given for a design with "
                 f"{max(len(psu_cols), 1)} stage(s)"
             )
+        check_rows(data)
         n = len(data)
-        w = numeric_column(data, weights, "weights")
-        if np.isnan(w).any():
-            raise ValueError(f"weights: column '{weights}' has missing values")
-        if np.isinf(w).any():
-            raise ValueError(f"weights: column '{weights}' has infinite values")
-        if (w < 0).any():
-            raise ValueError(f"weights: column '{weights}' has negative values")
+        w = weight_column(data, weights)
 
         if strata is None:
             strata_codes = np.zeros(n, dtype=np.intp)
@@ -280,7 +284,7 @@ class SurveyDesign:
                             f"fpc: column '{col}' mixes population counts (> 1) and "
                             "sampling fractions (< 1)"
                         )
-                    pop = v
+                    pop = v.copy()  # the design keeps it; v may be the frame's own data
                 else:
                     pop = _n_units_per_row(units, groups) / v
                 _check_constant(pop, groups, col, strata_labels if stage == 0 else None)
@@ -454,8 +458,27 @@ def _factorize(values: pd.Series, name: str, column: str) -> tuple[np.ndarray, n
 def _combine(parent: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Codes of the (parent, code) pairs, compact and in sorted order."""
     key = parent.astype(np.int64) * (int(codes.max()) + 1 if codes.size else 1) + codes
-    _, inverse = np.unique(key, return_inverse=True)
-    return inverse.astype(np.intp)
+    return _compact(key)
+
+
+def _is_small_range(key: np.ndarray) -> bool:
+    """Whether non-negative keys span few enough values to count them in an array."""
+    return key.size > 0 and int(key.max()) < max(4 * key.size, 1 << 20)
+
+
+def _distinct(key: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of non-negative integer keys (``np.unique``, without sorting)."""
+    if _is_small_range(key):
+        return np.flatnonzero(np.bincount(key))
+    return np.unique(key)
+
+
+def _compact(key: np.ndarray) -> np.ndarray:
+    """Rank of each non-negative integer key among the distinct keys (``np.unique``'s inverse)."""
+    if _is_small_range(key):
+        rank = np.cumsum(np.bincount(key) > 0) - 1
+        return rank[key].astype(np.intp, copy=False)
+    return np.unique(key, return_inverse=True)[1].astype(np.intp)
 
 
 def _check_nested(
@@ -467,7 +490,7 @@ def _check_nested(
     parent_kind: str,
     column: str,
 ) -> None:
-    pairs = np.unique(codes.astype(np.int64) * (int(parent.max()) + 1) + parent)
+    pairs = _distinct(codes.astype(np.int64) * (int(parent.max()) + 1) + parent)
     pair_code = pairs // (int(parent.max()) + 1)
     counts = np.bincount(pair_code, minlength=len(labels))
     if (counts > 1).any():

@@ -24,7 +24,9 @@ domain. The degrees of freedom of a domain are those of the design
 restricted to the domain's rows (answered or not), as ``svyby`` passes them.
 
 ``y`` (and ``by``) may be column names, when the design was built with
-:meth:`SurveyDesign.from_frame`, or arrays with one value per row.
+:meth:`SurveyDesign.from_frame`, or arrays with one value per row. A
+variable missing in every row, or with infinite values, or so large that its
+weighted sums would overflow, is refused with a ValueError naming it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis._validate import check_weighted_size
 from analysis.design import SurveyDesign
 from analysis.replicate import ReplicateDesign
 from analysis.results import Estimate, EstimateTable, _Linearization
@@ -198,6 +201,20 @@ def _numeric(series: pd.Series, label: str, arg: str) -> np.ndarray:
     if np.isinf(values).any():
         raise ValueError(f"{arg}: column '{label}' has infinite values")
     return values
+
+
+def _variable(design: SurveyDesign, series: pd.Series, label: str, arg: str) -> np.ndarray:
+    """A numeric variable with some valid value and weighted sums that stay finite."""
+    values = _numeric(series, label, arg)
+    _require_answers(~np.isnan(values), label, arg)
+    check_weighted_size(values, design.weights, arg, label)
+    return values
+
+
+def _require_answers(answered: np.ndarray, label: str, arg: str) -> None:
+    """Refuse a variable missing in every row: nothing can be estimated from it."""
+    if not answered.any():
+        raise ValueError(f"{arg}: column '{label}' has no valid value (missing in every row)")
 
 
 def _py(value: Any) -> Any:
@@ -461,7 +478,7 @@ def mean(
     if isinstance(design, ReplicateDesign):
         return _on_replicates(design, "mean", y, by)
     series, label = _values(design, y, name, "y")
-    values = _numeric(series, label, "y")
+    values = _variable(design, series, label, "y")
     ctx = _Context.build(design, by, ~np.isnan(values))
     est, var, deff, z = _mean_of_columns(ctx, values[:, None], "mean")
     return _finish(ctx, "mean", [label], est, var, deff, z, na_rm, by is None)
@@ -500,7 +517,7 @@ def total(
     if isinstance(design, ReplicateDesign):
         return _on_replicates(design, "total", y, by)
     series, label = _values(design, y, name, "y")
-    values = _numeric(series, label, "y")
+    values = _variable(design, series, label, "y")
     ctx = _Context.build(design, by, ~np.isnan(values))
     y0 = np.where(ctx.codes >= 0, values, 0.0)
     wsum = ctx.sums(np.ones(design.n))
@@ -560,6 +577,7 @@ def proportion(
         return _on_replicates(design, "proportion", y, by)
     series, label = _values(design, y, name, "y")
     answered = series.notna().to_numpy()
+    _require_answers(answered, label, "y")
     indicator = levels is None and _is_indicator(series)
     if indicator:
         values = _numeric(series, label, "y")
@@ -576,7 +594,7 @@ def proportion(
                     levels = sorted(series[answered].astype(str).unique())
                     series = series.where(~answered, series.astype(str))
         if not levels:
-            raise ValueError(f"y: column '{label}' has no answers")
+            raise ValueError(f"levels: no level given for column '{label}'")
         columns = np.column_stack(
             [(series == lev).to_numpy(dtype=float, na_value=0.0) for lev in levels]
         )
@@ -634,10 +652,13 @@ def ratio(
         return _on_replicates(design, "ratio", numerator, by, denominator)
     num_s, num_label = _values(design, numerator, None, "numerator")
     den_s, den_label = _values(design, denominator, None, "denominator")
-    y = _numeric(num_s, num_label, "numerator")
-    x = _numeric(den_s, den_label, "denominator")
+    y = _variable(design, num_s, num_label, "numerator")
+    x = _variable(design, den_s, den_label, "denominator")
     label = name or f"{num_label}/{den_label}"
-    ctx = _Context.build(design, by, ~np.isnan(y) & ~np.isnan(x))
+    both = ~np.isnan(y) & ~np.isnan(x)
+    if not both.any():
+        raise ValueError(f"ratio: no row has values of both '{num_label}' and '{den_label}'")
+    ctx = _Context.build(design, by, both)
     inside = ctx.codes >= 0
     y0 = np.where(inside, y, 0.0)
     x0 = np.where(inside, x, 0.0)

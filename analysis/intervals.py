@@ -26,12 +26,13 @@ Survey Methodology 24, 193-201.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 
 import numpy as np
-from scipy import special, stats
 
 __all__ = [
     "CI_METHODS",
@@ -77,12 +78,28 @@ def _check_level(level: float) -> float:
 
 @lru_cache(maxsize=4096)
 def _t_quantile(p: float, df: float | None) -> float:
-    """Quantile of Student's t, the normal one for ``df`` None or infinite."""
+    """Quantile of Student's t, the normal one for ``df`` None or infinite.
+
+    The normal quantile is Wichura's AS 241, as R's ``qnorm`` (bit for bit),
+    from the standard library; scipy is imported only for the t quantile,
+    so that the default intervals do not pay for importing it.
+    """
     if df is None or np.isinf(df):
-        return float(stats.norm.ppf(p))
+        return _normal_quantile(p)
     if df <= 0:
         return float("nan")
-    return float(stats.t.ppf(p, df))
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, p))
+
+
+def _normal_quantile(p: float) -> float:
+    """The normal quantile: -inf at 0, inf at 1, NaN outside [0, 1] (as scipy)."""
+    if 0.0 < p < 1.0:
+        return NormalDist().inv_cdf(p)
+    if p in (0.0, 1.0):
+        return math.copysign(math.inf, p - 0.5)
+    return math.nan
 
 
 def wald_interval(
@@ -137,9 +154,11 @@ def logit_interval(
     p = float(estimate)
     if p <= 0.0 or p >= 1.0:
         return (p, p) if np.isfinite(q) else (float("nan"), float("nan"))
+    from scipy.special import expit, logit
+
     half = q * se / (p * (1.0 - p))
-    centre = special.logit(p)
-    return float(special.expit(centre - half)), float(special.expit(centre + half))
+    centre = logit(p)
+    return float(expit(centre - half)), float(expit(centre + half))
 
 
 def beta_interval(
@@ -187,8 +206,10 @@ def beta_interval(
     n_eff *= (_t_quantile(alpha / 2.0, n - 1) / _t_quantile(alpha / 2.0, df)) ** 2
     a = n_eff * p
     b = n_eff * (1.0 - p)
-    low = 0.0 if a <= 0 else float(stats.beta.ppf(alpha / 2.0, a, b + 1.0))
-    high = 1.0 if b <= 0 else float(stats.beta.ppf(1.0 - alpha / 2.0, a + 1.0, b))
+    from scipy.special import betaincinv  # the beta quantile, as scipy.stats.beta.ppf
+
+    low = 0.0 if a <= 0 else float(betaincinv(a, b + 1.0, alpha / 2.0))
+    high = 1.0 if b <= 0 else float(betaincinv(a + 1.0, b, 1.0 - alpha / 2.0))
     return low, high
 
 

@@ -40,7 +40,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis._validate import as_names, check_columns, numeric_column, option
+from analysis._validate import (
+    as_names,
+    check_columns,
+    check_rows,
+    numeric_column,
+    option,
+    weight_column,
+)
 from analysis.design import LonelyPSU, SurveyDesign
 
 __all__ = [
@@ -240,11 +247,8 @@ class ReplicateDesign:
         if not isinstance(data, pd.DataFrame):
             raise ValueError("data: expected a pandas DataFrame")
         kind = ReplicateType(option(str(getattr(type, "value", type)), "type", _TYPES))
-        w = numeric_column(data, weights, "weights")
-        if np.isnan(w).any():
-            raise ValueError(f"weights: column '{weights}' has missing values")
-        if (w < 0).any():
-            raise ValueError(f"weights: column '{weights}' has negative values")
+        w = weight_column(data, weights)
+        check_rows(data)
         columns = _replicate_columns(data, repweights)
         rep = np.column_stack([numeric_column(data, c, "repweights") for c in columns])
         if np.isnan(rep).any():

@@ -29,12 +29,12 @@ at a later stage use the row-level variance of :mod:`analysis.variance`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from analysis._validate import numeric_column
 from analysis.aggregates import (
@@ -55,6 +55,9 @@ __all__ = ["IndexSpec", "OVERALL", "sipas_index"]
 OVERALL = "overall"
 
 _Basic = tuple[str, ...]
+
+#: Largest number of cells of a per-pair table counted in one pass over the rows.
+_TABLE_CELLS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ class IndexSpec:
             raise ValueError(f"satisfied: expected numbers, got {satisfied!r}") from None
         if not sat:
             raise ValueError("satisfied: at least one answer value is needed")
+        if not all(math.isfinite(v) for v in sat):
+            raise ValueError(f"satisfied: answer values must be finite numbers, got {satisfied!r}")
         return cls(dims, part_map, sat, bool(complete_cases))
 
     @property
@@ -269,7 +274,8 @@ def sipas_index(
     Raises
     ------
     ValueError
-        A missing or non-numeric item column, a bad specification, a
+        A missing or non-numeric item column (text, True/False, infinite
+        values), an item answered in no row, a bad specification, a
         single-PSU stratum under the ``fail`` policy.
 
     Notes
@@ -309,7 +315,9 @@ def sipas_index(
     sums: dict[_Basic, np.ndarray] = {}
     answered: dict[str, np.ndarray] = {}
     item_n, item_nz = [], []
-    coded = {item: _small_integer_codes(index.take(x)) for item, x in values.items()}
+    buffer = np.empty(index.pair.shape[0])
+    coded = {item: _small_integer_codes(index.take(x), buffer) for item, x in values.items()}
+    del buffer
     tables = _category_tables(index, {i: c for i, c in coded.items() if c is not None})
     for item, x in values.items():
         if coded[item] is not None:
@@ -342,16 +350,10 @@ def sipas_index(
                 sat = np.isin(index.take(values[item]), sat_values) & complete[name]
                 sums[("ccsat", name, item)] = index.sums(sat)
     reach = {
-        name: complete[name]
-        if spec.complete_cases
-        else np.logical_or.reduce([answered[i] for i in items])
+        name: complete[name] if spec.complete_cases else _any([answered[i] for i in items])
         for name, items in spec.dimensions.items()
     }
-    for name, members in spec.parts.items():
-        reach[name] = np.logical_or.reduce([reach[m] for m in members])
-    tops = list(spec.parts) if spec.parts else list(spec.dimensions)
-    reach[OVERALL] = np.logical_or.reduce([reach[t] for t in tops])
-    composite_n = [index.per_domain(index.sums(reach[c], weighted=False)) for c in spec.composites]
+    composite_n = _composite_counts(index, spec, reach)
     n = np.rint(np.column_stack(item_n + composite_n)).astype(np.int64)
 
     basics, ratios, combine = spec.layout()
@@ -375,21 +377,18 @@ def sipas_index(
 
 
 def _item_values(design: SurveyDesign, item: str) -> np.ndarray:
-    """An item column as float (NaN: not answered), refusing text."""
-    data = design.data
-    if item in data.columns and not isinstance(data[item], pd.DataFrame):
-        series = data[item]
-        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
-            series.dtype
-        ):
-            return series.to_numpy(dtype=float, na_value=np.nan)
-    return numeric_column(data, item, "items")
+    """An item column as float (NaN: not answered), refusing text and items nobody answered."""
+    values = numeric_column(design.data, item, "items")
+    if values.size == 0 or np.isnan(np.fmin.reduce(values)):
+        raise ValueError(f"items: column '{item}' has no valid answer (missing in every row)")
+    return values
 
 
-def _small_integer_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _small_integer_codes(x: np.ndarray, buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Codes 1..C of whole-number answers in a small range (0: missing), and the values.
 
     None when the answers are not whole numbers within a range of 100.
+    ``buffer`` (float, the shape of ``x``) is scratch space, shared by the items.
     """
     low = float(np.fmin.reduce(x)) if x.size else float("nan")
     if np.isnan(low):  # nothing answered
@@ -397,12 +396,59 @@ def _small_integer_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     high = float(np.fmax.reduce(x))
     if not (np.isfinite(low) and np.isfinite(high)) or high - low > 100:
         return None
-    shifted = x - (low - 1.0)
-    shifted[np.isnan(shifted)] = 0.0
-    codes = shifted.astype(np.uint8 if high - low < 250 else np.intp)
+    offset = low - 1.0
+    shifted = np.fmax(x, offset, out=buffer)  # missing (NaN) becomes offset: code 0
+    if offset:
+        shifted -= offset  # every answer is now >= 1
+    codes = shifted.astype(np.uint8)
     if not np.array_equal(codes, shifted):
         return None
     return codes, low + np.arange(int(high - low) + 1, dtype=float)
+
+
+def _any(masks: Sequence[np.ndarray]) -> np.ndarray:
+    """Elementwise OR of boolean arrays."""
+    out = masks[0].copy()
+    for mask in masks[1:]:
+        out |= mask
+    return out
+
+
+def _composite_counts(
+    index: PairIndex, spec: IndexSpec, reach: Mapping[str, np.ndarray]
+) -> list[np.ndarray]:
+    """Rows per domain entering each composite, from the rows each dimension reaches.
+
+    A part or ``overall`` reaches a row when one of its dimensions does. With
+    few dimensions every row is counted once, under its pattern of dimensions
+    (a bit each), and each composite adds up the patterns holding one of its
+    dimensions: one pass over the rows instead of one per composite.
+
+    Returns
+    -------
+    list of ndarray, shape (D,)
+        In the order of ``spec.composites``.
+    """
+    dims = list(spec.dimensions)
+    members = {name: [name] for name in dims} | {k: list(v) for k, v in spec.parts.items()}
+    tops = list(spec.parts) or dims
+    members[OVERALL] = [d for d in dims if any(d in members[t] for t in tops)]
+    width = 1 << len(dims)
+    if len(dims) > 16 or index.n_pairs * width > _TABLE_CELLS:
+        rows = [_any([reach[d] for d in members[c]]) for c in spec.composites]
+        return [index.per_domain(index.sums(r, weighted=False)) for r in rows]
+    pattern = np.zeros(index.pair.shape[0], dtype=np.uint8 if len(dims) <= 8 else np.uint16)
+    for bit, name in enumerate(dims):
+        pattern |= reach[name].astype(pattern.dtype) << bit
+    table = np.bincount(index.pair * width + pattern, minlength=index.n_pairs * width)
+    table = table.reshape(-1, width)
+    patterns = np.arange(width)
+    out = []
+    for composite in spec.composites:
+        mask = sum(1 << dims.index(d) for d in members[composite])
+        pair_n = table[:, (patterns & mask) != 0].sum(axis=1).astype(float)
+        out.append(index.per_domain(pair_n))
+    return out
 
 
 def _category_tables(
@@ -427,7 +473,7 @@ def _category_tables(
         return bases[n_cat]
 
     items = list(coded)
-    limit = 4_000_000  # cells of a joint table
+    limit = _TABLE_CELLS
     while items:
         first = items.pop(0)
         codes_a, levels_a = coded[first]
@@ -436,16 +482,33 @@ def _category_tables(
             second = items.pop(0)
             codes_b, levels_b = coded[second]
             n_b = len(levels_b) + 1
-            joint = codes_a.astype(np.intp) * n_b
+            small = n_a * n_b <= 256  # the joint code fits in a byte
+            joint = codes_a * np.uint8(n_b) if small else codes_a.astype(np.intp) * n_b
             joint += codes_b
             weighted, counts = index.category_sums(joint, n_a * n_b, base=base(n_a * n_b))
-            weighted = weighted.reshape(-1, n_a, n_b)
-            counts = counts.reshape(-1, n_a, n_b)
-            out[first] = weighted.sum(axis=2), counts.sum(axis=2)
-            out[second] = weighted.sum(axis=1), counts.sum(axis=1)
+            w_first, w_second = _margins(weighted.reshape(-1, n_a, n_b))
+            c_first, c_second = _margins(counts.reshape(-1, n_a, n_b))
+            out[first] = w_first, c_first
+            out[second] = w_second, c_second
         else:
             out[first] = index.category_sums(codes_a, n_a, base=base(n_a))
     return out
+
+
+def _margins(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of a (P, A, B) table over B and over A.
+
+    The same sums, in the same order, as ``table.sum(axis=2)`` and
+    ``table.sum(axis=1)``, in a few passes over whole slices instead of
+    numpy's slow reduction along a short axis.
+    """
+    first = table[:, :, 0].copy()
+    for b in range(1, table.shape[2]):
+        first += table[:, :, b]
+    second = table[:, 0, :].copy()
+    for a in range(1, table.shape[1]):
+        second += table[:, a, :]
+    return first, second
 
 
 def _row_columns(

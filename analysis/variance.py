@@ -25,7 +25,6 @@ are left out (as R's ``subset`` leaves them out, which matters only for the
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 from analysis.design import LonelyPSU, SurveyDesign
 
@@ -268,6 +267,8 @@ def stratified_covariance(
 def _unit_totals(x: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:
     if x.shape[1] == 1:
         return np.bincount(units, weights=x[:, 0], minlength=n_units)[:, None]
+    from scipy import sparse  # only here: importing it costs more than most estimates
+
     indicator = sparse.csr_matrix(
         (np.ones(units.shape[0]), (units, np.arange(units.shape[0]))),
         shape=(n_units, units.shape[0]),

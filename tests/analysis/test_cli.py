@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analysis.cli import main
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent / "reference" / "sipas"
 DATA = str(HERE / "sipas.csv")
@@ -347,3 +349,203 @@ def test_codes_in_group_columns_keep_their_leading_zeros(tmp_path):
     assert done.returncode == 0, done.stderr
     provinces = {row["domain"]["province"] for row in json.loads(done.stdout)}
     assert provinces == {"01", "04"}
+
+
+SMALL = {
+    "w": ["1", "2", "1", "2", "1", "2", "1", "2"],
+    "st": ["A", "A", "A", "A", "B", "B", "B", "B"],
+    "desk": ["d1", "d1", "d2", "d2", "d3", "d3", "d4", "d4"],
+    "q1": ["5", "4", "3", "2", "1", "5", "4", "3"],
+    "q2": ["4", "4", "", "2", "5", "5", "1", "3"],
+}
+SMALL_INDEX = ["index", "--weights", "w", "--strata", "st", "--psu", "desk", "--dimension=A=q1,q2"]
+SMALL_MEAN = ["estimate", "--weights", "w", "--strata", "st", "--psu", "desk", "--stat", "mean"]
+
+
+def small_csv(folder: Path, **columns: list[str]) -> str:
+    """The small design above as a CSV file, with some columns replaced."""
+    table = {**SMALL, **columns}
+    lines = [",".join(table)] + [",".join(row) for row in zip(*table.values(), strict=True)]
+    path = folder / "small.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+# name: (columns replaced, command, option and message the one line starts with)
+UNUSABLE = {
+    "weights all zero, index": (
+        {"w": ["0"] * 8},
+        SMALL_INDEX,
+        "--weights: column 'w' is zero in every row",
+    ),
+    "weights all zero, estimate": (
+        {"w": ["0"] * 8},
+        [*SMALL_MEAN, "--var", "q1"],
+        "--weights: column 'w' is zero in every row",
+    ),
+    "item answered by nobody": (
+        {"q2": [""] * 8},
+        SMALL_INDEX,
+        "--dimension: column 'q2' has no valid answer",
+    ),
+    "variable missing in every row": (
+        {"q2": [""] * 8},
+        [*SMALL_MEAN, "--var", "q2"],
+        "--var: column 'q2' has no valid value",
+    ),
+    "denominator missing in every row": (
+        {"q2": [""] * 8},
+        [*SMALL_MEAN[:-1], "ratio", "--var", "q1", "--denominator", "q2"],
+        "--denominator: column 'q2' has no valid value",
+    ),
+    "satisfied nan": ({}, [*SMALL_INDEX, "--satisfied", "nan"], "--satisfied: expected numbers"),
+    "satisfied inf": ({}, [*SMALL_INDEX, "--satisfied", "4,inf"], "--satisfied: expected numbers"),
+    "infinite weight": (
+        {"w": ["1", "inf", "1", "2", "1", "2", "1", "2"]},
+        SMALL_INDEX,
+        "--weights: column 'w' has infinite values",
+    ),
+    "infinite answer": (
+        {"q1": ["5", "4", "inf", "2", "1", "5", "4", "3"]},
+        SMALL_INDEX,
+        "--dimension: column 'q1' has infinite values",
+    ),
+    "infinite value": (
+        {"q1": ["5", "4", "-inf", "2", "1", "5", "4", "3"]},
+        [*SMALL_MEAN, "--var", "q1"],
+        "--var: column 'q1' has infinite values",
+    ),
+    "weights whose sum overflows": (
+        {"w": ["1e308"] * 8},
+        SMALL_INDEX,
+        "--weights: column 'w' has values too large to compute with",
+    ),
+    "values whose weighted sum overflows": (
+        {"q1": ["1e308"] * 8},
+        [*SMALL_MEAN, "--var", "q1"],
+        "--var: column 'q1' has values too large to compute with",
+    ),
+    "weights written as True/False": (
+        {"w": ["True", "False"] * 4},
+        SMALL_INDEX,
+        "--weights: column 'w' holds True/False, not numbers",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(UNUSABLE))
+def test_unusable_input_exits_2_with_one_plain_line(case: str, tmp_path: Path) -> None:
+    columns, command, message = UNUSABLE[case]
+    result = run(*command, "--data", small_csv(tmp_path, **columns))
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr  # no numpy warning either
+    assert lines[0].startswith(f"python -m analysis: error: {message}"), lines[0]
+
+
+@pytest.mark.parametrize("command", [SMALL_INDEX, [*SMALL_MEAN, "--var", "q1"]])
+def test_header_only_file_exits_2_with_one_line(command: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "header.csv"
+    path.write_text(",".join(SMALL) + "\n", encoding="utf-8")
+    result = run(*command, "--data", str(path))
+    assert (result.returncode, result.stdout) == (2, "")
+    message = f"--data: '{path}' has no data rows, only a header"
+    assert result.stderr == f"python -m analysis: error: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([*SMALL_INDEX, "--satisfied", "nan"], "--satisfied: expected numbers such as 4,5"),
+        ([*SMALL_MEAN, "--var", "q2"], "--var: column 'q2' has no valid value"),
+    ],
+)
+def test_main_in_process_writes_one_line(argv, message, tmp_path, capsys) -> None:
+    data = small_csv(tmp_path, q2=[""] * 8)
+    assert main([*argv, "--data", data]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"python -m analysis: error: {message}") and err.count("\n") == 1
+
+
+WITHOUT_PYARROW = (
+    "import sys; sys.modules['pyarrow'] = None; "  # as on a machine without it
+    "from analysis.cli import main; raise SystemExit(main())"
+)
+SAYING_READER = (
+    "import sys; from analysis.cli import main; code = main(); "
+    "sys.stderr.write('pyarrow.csv' if 'pyarrow.csv' in sys.modules else 'pandas'); "
+    "raise SystemExit(code)"
+)
+ONE_STAGE_INDEX = ["index", "--weights", "weight", *ONE_STAGE, *DIMENSION_FLAGS, *PART_FLAGS]
+
+
+def run_script(script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``python -c SCRIPT ARGS`` from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*ONE_STAGE_INDEX, "--by", "channel"],
+        ["estimate", "--weights", "weight", *TWO_STAGE, "--stat", "proportion", "--var", "gender"],
+        ["estimate", "--weights", "weight", *NESTED, "--stat", "mean", "--var", "age"],
+    ],
+)
+def test_csv_gives_the_same_output_with_and_without_pyarrow(command: list[str]) -> None:
+    pytest.importorskip("pyarrow")
+    fast = run_script(SAYING_READER, *command, "--data", DATA)
+    slow = run_script(WITHOUT_PYARROW, *command, "--data", DATA)
+    assert fast.returncode == slow.returncode == 0, fast.stderr + slow.stderr
+    assert fast.stderr == "pyarrow.csv"
+    assert fast.stdout == slow.stdout
+
+
+def test_parquet_gives_the_same_output_as_csv(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    parquet = tmp_path / "sipas.parquet"
+    pd.read_csv(DATA, dtype={"province": str, "desk": str, "day": str}).to_parquet(parquet)
+    command = [*ONE_STAGE_INDEX, "--by", "province", "--format", "csv"]
+    from_csv, from_parquet = run(*command, "--data", DATA), run(*command, "--data", str(parquet))
+    assert from_parquet.returncode == 0, from_parquet.stderr
+    assert from_parquet.stdout == from_csv.stdout
+
+
+def test_parquet_without_pyarrow_exits_2_with_one_line(tmp_path: Path) -> None:
+    parquet = tmp_path / "sipas.parquet"
+    parquet.write_bytes(b"PAR1")
+    result = run_script(WITHOUT_PYARROW, *SMALL_INDEX, "--data", str(parquet))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("python -m analysis: error: --data: reading Parquet")
+    assert "needs the pyarrow package" in result.stderr
+
+
+IMPORTED = (
+    "import contextlib, io, sys; from analysis.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()): code = main(sys.argv[1:])\n"
+    "print(code, *sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'statsmodels')))"
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "unused"),
+    [
+        ("wald", ("scipy",)),
+        ("wald-t", ("scipy.stats", "scipy.sparse")),
+        ("logit", ("scipy.stats",)),
+    ],
+)
+def test_index_command_imports_only_what_it_uses(method: str, unused: tuple[str, ...]) -> None:
+    """Importing scipy.stats took longer than computing the index on 100,000 rows."""
+    result = run_script(IMPORTED, *ONE_STAGE_INDEX, "--data", DATA, "--ci-method", method)
+    code, *modules = result.stdout.split()
+    assert code == "0", result.stderr
+    assert [m for m in modules if m.startswith((*unused, "statsmodels"))] == []

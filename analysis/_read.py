@@ -1,0 +1,221 @@
+"""Reading the command line's data file: only the columns a command uses.
+
+CSV is read by pyarrow's multi-threaded reader when pyarrow is installed,
+otherwise by pandas' C engine; Parquet needs pyarrow. Both readers give the
+same frame:
+
+* group columns (strata, clusters, domains) as text, so that codes such as
+  province "01" keep their leading zeros (pyarrow: categories in sorted
+  order, which factorise as the text does);
+* numeric columns (weights, fpc, items) as float, with empty fields missing;
+* any other column (the variable of ``estimate``) with its type inferred.
+
+Whatever pyarrow would read differently from pandas -- a field that is not a
+number (text, True/False, "nan"), a duplicate header, an inferred type other
+than a number, True/False or text -- is read again by pandas, whose result
+the library then checks and names in its messages (``weights: column 'w'
+holds True/False, not numbers``). Columns missing from the file are left out,
+so that the library reports them by the option that names them.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["read_columns"]
+
+_TRUE = ["True", "TRUE", "true"]  # pandas' default spellings
+_FALSE = ["False", "FALSE", "false"]
+
+
+def read_columns(
+    path: str,
+    *,
+    labels: Sequence[str] = (),
+    numbers: Sequence[str] = (),
+    others: Sequence[str] = (),
+    fast: bool = True,
+) -> pd.DataFrame:
+    """Read the named columns of a CSV or Parquet file.
+
+    Parameters
+    ----------
+    path : str
+        The file; ``.parquet`` (any case) is read as Parquet, anything else
+        as CSV (UTF-8, comma-separated, header line).
+    labels, numbers, others : sequence of str
+        Columns to read as text, as float, and with their inferred type.
+    fast : bool, default True
+        Read CSV with pyarrow where it is installed; False: with pandas.
+
+    Returns
+    -------
+    DataFrame
+        The columns of the file among those asked for, in the file's order
+        (all of them, renamed as pandas does, if the header repeats a name).
+
+    Raises
+    ------
+    ValueError
+        ``--data: ...``: the file is missing, unreadable, has no data rows,
+        or is Parquet without pyarrow installed.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"--data: file '{path}' not found")
+    wanted = {*labels, *numbers, *others}
+    if file.suffix.lower() == ".parquet":
+        frame = _read_parquet(file, wanted, set(labels), set(numbers))
+    else:
+        frame = _read_csv(file, wanted, set(labels), set(numbers), fast)
+    if frame.columns.size and len(frame) == 0:
+        header = "" if file.suffix.lower() == ".parquet" else ", only a header"
+        raise ValueError(f"--data: '{path}' has no data rows{header}")
+    return frame
+
+
+# ------------------------------------------------------------------- CSV
+def _read_csv(
+    file: Path, wanted: set[str], labels: set[str], numbers: set[str], fast: bool
+) -> pd.DataFrame:
+    try:
+        header = _csv_header(file)
+        if not header or len(set(header)) < len(header):
+            # pandas' own message for an empty file, its renaming of duplicates (a, a.1)
+            return _pandas_csv(file, None, labels)
+        present = [c for c in header if c in wanted]
+        if not present:
+            return pd.DataFrame()  # the library names the first missing column
+        frame = _arrow_csv(file, present, labels, numbers) if fast else None
+        return _pandas_csv(file, present, labels) if frame is None else frame
+    except (ValueError, OSError, csv.Error) as exc:
+        raise ValueError(f"--data: cannot read '{file}' as CSV ({_first_line(exc)})") from None
+
+
+def _csv_header(file: Path) -> list[str]:
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _pandas_csv(file: Path, columns: list[str] | None, labels: set[str]) -> pd.DataFrame:
+    """pandas' C engine; numeric columns are left to the library to convert.
+
+    Asking it for float would turn True/False into 1.0/0.0 without a word.
+    """
+    return pd.read_csv(
+        file,
+        usecols=columns,
+        keep_default_na=False,
+        na_values=[""],
+        low_memory=False,
+        dtype={name: str for name in labels},
+    )
+
+
+def _arrow_csv(
+    file: Path, columns: list[str], labels: set[str], numbers: set[str]
+) -> pd.DataFrame | None:
+    """pyarrow's reader, or None when pandas must read the file instead."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+    except ImportError:
+        return None
+    text = pa.dictionary(pa.int32(), pa.string())
+    types = {c: text if c in labels else pa.float64() for c in columns if c in labels | numbers}
+    options = pcsv.ConvertOptions(
+        column_types=types,
+        include_columns=columns,
+        null_values=[""],
+        strings_can_be_null=True,
+        true_values=_TRUE,
+        false_values=_FALSE,
+        timestamp_parsers=[],
+    )
+    try:
+        table = pcsv.read_csv(file, convert_options=options)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    for name in columns:
+        column = table.column(name)
+        if name not in types and not _plain_type(pa, column.type):
+            return None
+        if pa.types.is_null(column.type):
+            table = table.set_column(
+                table.schema.get_field_index(name), name, column.cast("float64")
+            )
+    floats = [name for name in columns if name in numbers and name not in labels]
+    empty = {name: table.column(name).null_count for name in floats}
+    frame = table.to_pandas()
+    for name, count in empty.items():
+        if np.count_nonzero(np.isnan(frame[name].to_numpy())) != count:
+            return None  # "nan" written out: pandas reads it as text, the library refuses it
+    return _with_sorted_categories(frame, labels)
+
+
+def _plain_type(pa: Any, kind: Any) -> bool:
+    """Whether pandas would infer the same type for the column (number, bool, text, empty)."""
+    checks = (pa.types.is_int64, pa.types.is_float64, pa.types.is_boolean, pa.types.is_string)
+    return pa.types.is_null(kind) or any(check(kind) for check in checks)
+
+
+def _with_sorted_categories(frame: pd.DataFrame, labels: set[str]) -> pd.DataFrame:
+    """Categories in sorted order, so that codes and domains come out as from text."""
+    for name in frame.columns:
+        if name in labels and isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = _sorted_categorical(frame[name].array)
+    return frame
+
+
+def _sorted_categorical(values: pd.Categorical) -> pd.Categorical:
+    """The same values with their categories sorted (``reorder_categories``, faster)."""
+    categories = np.asarray(values.categories, dtype=object)
+    order = np.argsort(categories, kind="stable")
+    rank = np.empty(len(order) + 1, dtype=values.codes.dtype)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1  # a missing value (code -1) stays missing
+    return pd.Categorical.from_codes(rank[values.codes], categories[order])
+
+
+# --------------------------------------------------------------- Parquet
+def _read_parquet(
+    file: Path, wanted: set[str], labels: set[str], numbers: set[str]
+) -> pd.DataFrame:
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValueError(
+            f"--data: reading Parquet ('{file}') needs the pyarrow package "
+            "(pip install pyarrow), or give a CSV file"
+        ) from None
+    try:
+        names = pq.read_schema(file).names
+        table = pq.read_table(file, columns=[c for c in names if c in wanted])
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(f"--data: cannot read '{file}' as Parquet ({_first_line(exc)})") from None
+    for name in table.column_names:
+        index = table.schema.get_field_index(name)
+        column = table.column(name)
+        if name in labels:
+            text = column if pa.types.is_string(column.type) else column.cast(pa.string())
+            table = table.set_column(index, name, pc.dictionary_encode(text))
+        elif name in numbers and _is_number(pa, column.type):
+            table = table.set_column(index, name, column.cast(pa.float64()))
+    return _with_sorted_categories(table.to_pandas(), labels)
+
+
+def _is_number(pa: Any, kind: Any) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
