@@ -65,11 +65,14 @@ def _trust_proxies(app: Flask, count: int) -> None:
     """Behind ``count`` reverse proxies, take the client's address from X-Forwarded-For.
 
     Without this every phone would share the proxy's address, and the
-    per-address submission limit would count them as one.
+    per-address submission limit would count them as one. The host is not
+    taken from X-Forwarded-Host: the proxy passes Host on (nginx:
+    ``proxy_set_header Host $host``), and a client's own header must not
+    steer the addresses the application writes.
     """
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -19,6 +19,7 @@ from survey.errors import UserError
 from survey.extensions import db
 from survey.models import User
 from survey.services import users as user_service
+from survey.services.qrcodes import public_base_url
 
 
 @bp.context_processor
@@ -36,7 +37,7 @@ def _user(user_id: int) -> User:
 def _link_page(user: User, token: str, *, new: bool):
     """Show the one-time link once; it is not stored anywhere."""
     path = url_for("auth.password_link", token=token)
-    base = current_app.config["PUBLIC_URL"] or request.host_url
+    base = public_base_url() or request.host_url
     hours = current_app.config["PASSWORD_LINK_HOURS"]
     return render_template(
         "admin/user_link.html", user=user, link=base.rstrip("/") + path, hours=hours, new=new

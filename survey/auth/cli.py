@@ -137,11 +137,15 @@ def reset_password(email: str) -> None:
     from flask import url_for
 
     from survey.services import users
+    from survey.services.qrcodes import PublicUrlError, public_base_url
 
     user = _user(email)
+    try:
+        base = public_base_url()
+    except PublicUrlError as error:
+        raise CommandError(str(error)) from error
     token = users.reset_password(user, by=None)
     db.session.commit()
-    base = current_app.config["PUBLIC_URL"]
     if not base:
         click.echo("SIPAS_PUBLIC_URL is not set: the link points to this machine.", err=True)
         base = "http://127.0.0.1:5000"

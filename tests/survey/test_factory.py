@@ -54,6 +54,13 @@ def test_behind_a_proxy_the_client_address_comes_from_forwarded_for(monkeypatch)
     def whoami():
         return request.remote_addr
 
+    @app.route("/whereami")
+    @public
+    def whereami():
+        return request.host
+
     client = app.test_client()
     reply = client.get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"})
     assert reply.get_data(as_text=True) == "203.0.113.7"
+    forged = client.get("/whereami", headers={"X-Forwarded-Host": "evil.example"})
+    assert forged.get_data(as_text=True) == "localhost"
