@@ -7,7 +7,9 @@ same frame:
 * group columns (strata, clusters, domains) as text, so that codes such as
   province "01" keep their leading zeros (pyarrow: categories in sorted
   order, which factorise as the text does);
-* numeric columns (weights, fpc, items) as float, with empty fields missing;
+* numeric columns (weights, fpc, items) as float, with empty fields missing
+  (pyarrow parses answers on a scale as small integers, an eighth of the
+  memory, when they all are; pandas makes them float as it converts);
 * any other column (the variable of ``estimate``) with its type inferred.
 
 Whatever pyarrow would read differently from pandas -- a field that is not a
@@ -23,7 +25,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -39,6 +41,7 @@ def read_columns(
     *,
     labels: Sequence[str] = (),
     numbers: Sequence[str] = (),
+    answers: Sequence[str] = (),
     others: Sequence[str] = (),
     fast: bool = True,
 ) -> pd.DataFrame:
@@ -51,6 +54,9 @@ def read_columns(
         as CSV (UTF-8, comma-separated, header line).
     labels, numbers, others : sequence of str
         Columns to read as text, as float, and with their inferred type.
+    answers : sequence of str
+        Numeric columns expected to hold small whole numbers (answers on a
+        scale), read as float like ``numbers``.
     fast : bool, default True
         Read CSV with pyarrow where it is installed; False: with pandas.
 
@@ -69,31 +75,38 @@ def read_columns(
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"--data: file '{path}' not found")
-    wanted = {*labels, *numbers, *others}
+    wanted = {*labels, *numbers, *answers, *others}
+    kinds = _Kinds(set(labels), set(numbers) | set(answers), set(answers))
     if file.suffix.lower() == ".parquet":
-        frame = _read_parquet(file, wanted, set(labels), set(numbers))
+        frame = _read_parquet(file, wanted, kinds)
     else:
-        frame = _read_csv(file, wanted, set(labels), set(numbers), fast)
+        frame = _read_csv(file, wanted, kinds, fast)
     if frame.columns.size and len(frame) == 0:
         header = "" if file.suffix.lower() == ".parquet" else ", only a header"
         raise ValueError(f"--data: '{path}' has no data rows{header}")
     return frame
 
 
+class _Kinds(NamedTuple):
+    """How to read the columns: text, numbers (answers among them), the rest inferred."""
+
+    labels: set[str]
+    numbers: set[str]
+    answers: set[str]
+
+
 # ------------------------------------------------------------------- CSV
-def _read_csv(
-    file: Path, wanted: set[str], labels: set[str], numbers: set[str], fast: bool
-) -> pd.DataFrame:
+def _read_csv(file: Path, wanted: set[str], kinds: _Kinds, fast: bool) -> pd.DataFrame:
     try:
         header = _csv_header(file)
         if not header or len(set(header)) < len(header):
             # pandas' own message for an empty file, its renaming of duplicates (a, a.1)
-            return _pandas_csv(file, None, labels)
+            return _pandas_csv(file, None, kinds.labels)
         present = [c for c in header if c in wanted]
         if not present:
             return pd.DataFrame()  # the library names the first missing column
-        frame = _arrow_csv(file, present, labels, numbers) if fast else None
-        return _pandas_csv(file, present, labels) if frame is None else frame
+        frame = _arrow_csv(file, present, kinds) if fast else None
+        return _pandas_csv(file, present, kinds.labels) if frame is None else frame
     except (ValueError, OSError, csv.Error) as exc:
         raise ValueError(f"--data: cannot read '{file}' as CSV ({_first_line(exc)})") from None
 
@@ -118,19 +131,47 @@ def _pandas_csv(file: Path, columns: list[str] | None, labels: set[str]) -> pd.D
     )
 
 
-def _arrow_csv(
-    file: Path, columns: list[str], labels: set[str], numbers: set[str]
-) -> pd.DataFrame | None:
+def _arrow_csv(file: Path, columns: list[str], kinds: _Kinds) -> pd.DataFrame | None:
     """pyarrow's reader, or None when pandas must read the file instead."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pcsv
     except ImportError:
         return None
-    text = pa.dictionary(pa.int32(), pa.string())
-    types = {c: text if c in labels else pa.float64() for c in columns if c in labels | numbers}
+    for small in [True, False] if kinds.answers & set(columns) else [False]:
+        table = _arrow_table(pa, pcsv, file, columns, kinds, small)
+        if table is not None:
+            break
+    else:
+        return None
+    for name in columns:
+        column = table.column(name)
+        if name not in kinds.labels | kinds.numbers and not _plain_type(pa, column.type):
+            return None
+        if pa.types.is_null(column.type):
+            index = table.schema.get_field_index(name)
+            table = table.set_column(index, name, column.cast("float64"))
+    floats = [n for n in columns if pa.types.is_float64(table.column(n).type)]
+    empty = {name: table.column(name).null_count for name in floats if name in kinds.numbers}
+    frame = table.to_pandas()
+    for name, count in empty.items():
+        if np.count_nonzero(np.isnan(frame[name].to_numpy())) != count:
+            return None  # "nan" written out: pandas reads it as text, the library refuses it
+    return _with_sorted_categories(frame, kinds.labels)
+
+
+def _arrow_table(
+    pa: Any, pcsv: Any, file: Path, columns: list[str], kinds: _Kinds, small: bool
+) -> Any:
+    """The columns as a pyarrow Table, answers as 8-bit integers if ``small``; None if not."""
+
+    def kind(name: str) -> Any:
+        if name in kinds.labels:
+            return pa.dictionary(pa.int32(), pa.string())
+        return pa.int8() if small and name in kinds.answers else pa.float64()
+
     options = pcsv.ConvertOptions(
-        column_types=types,
+        column_types={c: kind(c) for c in columns if c in kinds.labels | kinds.numbers},
         include_columns=columns,
         null_values=[""],
         strings_can_be_null=True,
@@ -139,24 +180,9 @@ def _arrow_csv(
         timestamp_parsers=[],
     )
     try:
-        table = pcsv.read_csv(file, convert_options=options)
+        return pcsv.read_csv(file, convert_options=options)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    for name in columns:
-        column = table.column(name)
-        if name not in types and not _plain_type(pa, column.type):
-            return None
-        if pa.types.is_null(column.type):
-            table = table.set_column(
-                table.schema.get_field_index(name), name, column.cast("float64")
-            )
-    floats = [name for name in columns if name in numbers and name not in labels]
-    empty = {name: table.column(name).null_count for name in floats}
-    frame = table.to_pandas()
-    for name, count in empty.items():
-        if np.count_nonzero(np.isnan(frame[name].to_numpy())) != count:
-            return None  # "nan" written out: pandas reads it as text, the library refuses it
-    return _with_sorted_categories(frame, labels)
 
 
 def _plain_type(pa: Any, kind: Any) -> bool:
@@ -184,9 +210,7 @@ def _sorted_categorical(values: pd.Categorical) -> pd.Categorical:
 
 
 # --------------------------------------------------------------- Parquet
-def _read_parquet(
-    file: Path, wanted: set[str], labels: set[str], numbers: set[str]
-) -> pd.DataFrame:
+def _read_parquet(file: Path, wanted: set[str], kinds: _Kinds) -> pd.DataFrame:
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -204,12 +228,12 @@ def _read_parquet(
     for name in table.column_names:
         index = table.schema.get_field_index(name)
         column = table.column(name)
-        if name in labels:
+        if name in kinds.labels:
             text = column if pa.types.is_string(column.type) else column.cast(pa.string())
             table = table.set_column(index, name, pc.dictionary_encode(text))
-        elif name in numbers and _is_number(pa, column.type):
+        elif name in kinds.numbers and _is_number(pa, column.type):
             table = table.set_column(index, name, column.cast(pa.float64()))
-    return _with_sorted_categories(table.to_pandas(), labels)
+    return _with_sorted_categories(table.to_pandas(), kinds.labels)
 
 
 def _is_number(pa: Any, kind: Any) -> bool:

@@ -58,11 +58,15 @@ def check_rows(data: pd.DataFrame) -> None:
         raise ValueError("data: no rows (nothing to estimate from)")
 
 
-def numeric_column(data: pd.DataFrame, column: str, name: str) -> np.ndarray:
+def numeric_column(
+    data: pd.DataFrame, column: str, name: str, *, finite: bool = True
+) -> np.ndarray:
     """Return a column as float, refusing text, True/False and infinite values.
 
     Missing values stay NaN; the caller decides whether they are allowed. A
-    float column is returned without a copy: do not modify the result.
+    float column is returned without a copy: do not modify the result. With
+    ``finite=False`` infinite values are left to the caller to refuse (when
+    it scans the values anyway).
     """
     check_columns(data, [column], name)
     values = data[column]
@@ -81,7 +85,7 @@ def numeric_column(data: pd.DataFrame, column: str, name: str) -> np.ndarray:
             example = values[bad].iloc[0]
             raise ValueError(f"{name}: column '{column}' is not numeric (value {example!r})")
         out = converted.to_numpy(dtype=float, na_value=np.nan)
-    if np.isinf(out).any():
+    if finite and np.isinf(out).any():
         raise ValueError(f"{name}: column '{column}' has infinite values")
     return out
 

@@ -175,13 +175,18 @@ def _names(*values: str | None) -> list[str]:
 
 
 def _read(
-    args: argparse.Namespace, numbers: Sequence[str], others: Sequence[str] = ()
+    args: argparse.Namespace,
+    numbers: Sequence[str] = (),
+    *,
+    answers: Sequence[str] = (),
+    others: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """The columns the command uses: group columns as text, ``numbers`` as float."""
+    """The columns the command uses: group columns as text, numbers and answers as float."""
     return read_columns(
         args.data,
         labels=_names(args.strata, args.psu, args.by),
         numbers=[*_names(args.weights, args.fpc), *numbers],
+        answers=answers,
         others=others,
     )
 
@@ -231,10 +236,9 @@ def run_estimate(args: argparse.Namespace) -> EstimateTable:
     from analysis.estimators import mean, proportion, ratio, total
 
     variables = [args.var, *([args.denominator] if args.denominator else [])]
-    if args.stat == "proportion":  # of an indicator, or of the levels of text
-        data = _read(args, [], others=variables)
-    else:
-        data = _read(args, variables)
+    # a proportion may be of the levels of a text column: its type is inferred
+    inferred = args.stat == "proportion"
+    data = _read(args, [] if inferred else variables, others=variables if inferred else [])
     design = _design(args, data)
     if args.var not in data.columns:
         raise UsageError(f"--var: column '{args.var}' is missing")
@@ -256,7 +260,7 @@ def run_index(args: argparse.Namespace) -> EstimateTable:
     dimensions = _named_lists(args.dimension, "--dimension")
     parts = _named_lists(args.part, "--part")
     satisfied = _satisfied(args.satisfied)
-    data = _read(args, [item for items in dimensions.values() for item in items])
+    data = _read(args, answers=[item for items in dimensions.values() for item in items])
     design = _design(args, data)
     return sipas_index(
         design,

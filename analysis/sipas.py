@@ -30,7 +30,9 @@ at a later stage use the row-level variance of :mod:`analysis.variance`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +60,9 @@ _Basic = tuple[str, ...]
 
 #: Largest number of cells of a per-pair table counted in one pass over the rows.
 _TABLE_CELLS = 4_000_000
+
+#: Rows from which the per-item passes run in threads.
+_PARALLEL_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -307,7 +312,9 @@ def sipas_index(
     if design.data is None:
         raise ValueError("design: build it with SurveyDesign.from_frame to name item columns")
     dom = domains(design, by)
-    values = {item: _item_values(design, item) for item in spec.items}
+    values, bounds = {}, {}
+    for item in spec.items:
+        values[item], bounds[item] = _item_values(design, item)
     index = PairIndex.build(design, dom.codes, dom.count)
     sat_values = np.asarray(spec.satisfied)
     all_nonzero = bool((index.weights != 0).all())
@@ -315,9 +322,7 @@ def sipas_index(
     sums: dict[_Basic, np.ndarray] = {}
     answered: dict[str, np.ndarray] = {}
     item_n, item_nz = [], []
-    buffer = np.empty(index.pair.shape[0])
-    coded = {item: _small_integer_codes(index.take(x), buffer) for item, x in values.items()}
-    del buffer
+    coded = _codes(index, values, bounds)
     tables = _category_tables(index, {i: c for i, c in coded.items() if c is not None})
     for item, x in values.items():
         if coded[item] is not None:
@@ -376,25 +381,64 @@ def sipas_index(
     )
 
 
-def _item_values(design: SurveyDesign, item: str) -> np.ndarray:
-    """An item column as float (NaN: not answered), refusing text and items nobody answered."""
-    values = numeric_column(design.data, item, "items")
-    if values.size == 0 or np.isnan(np.fmin.reduce(values)):
+def _item_values(design: SurveyDesign, item: str) -> tuple[np.ndarray, tuple[float, float]]:
+    """An item column as float (NaN: not answered), and its lowest and highest answer.
+
+    Refuses text, True/False, infinite values and an item answered in no row.
+    """
+    values = numeric_column(design.data, item, "items", finite=False)
+    low = float(np.fmin.reduce(values)) if values.size else math.nan
+    high = float(np.fmax.reduce(values)) if values.size else math.nan
+    if math.isnan(low):
         raise ValueError(f"items: column '{item}' has no valid answer (missing in every row)")
-    return values
+    if math.isinf(low) or math.isinf(high):
+        raise ValueError(f"items: column '{item}' has infinite values")
+    return values, (low, high)
 
 
-def _small_integer_codes(x: np.ndarray, buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _codes(
+    index: PairIndex, values: dict[str, np.ndarray], bounds: dict[str, tuple[float, float]]
+) -> dict[str, tuple[np.ndarray, np.ndarray] | None]:
+    """:func:`_small_integer_codes` of the kept rows of every item, in the items' order."""
+
+    def share(items: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray] | None]:
+        buffer = np.empty(index.pair.shape[0])
+        return {i: _small_integer_codes(index.take(values[i]), *bounds[i], buffer) for i in items}
+
+    coded = _in_parallel(share, list(values), index.pair.shape[0])
+    return {item: coded[item] for item in values}
+
+
+def _in_parallel(
+    task: Callable[[list[Any]], dict[str, Any]], work: list[Any], rows: int
+) -> dict[str, Any]:
+    """``task`` on ``work``, split in interleaved shares run by threads on large data.
+
+    numpy lets go of the interpreter lock in its loops over arrays, so the
+    per-item passes over a million rows run side by side on the cores; on
+    small data a thread costs more than it saves. Each share's results do
+    not depend on the others', so the outcome is the same however they run.
+    """
+    workers = min(os.cpu_count() or 1, 4, len(work)) if rows >= _PARALLEL_ROWS else 1
+    if workers <= 1:
+        return task(work)
+    out: dict[str, Any] = {}
+    with ThreadPoolExecutor(workers) as pool:
+        for part in pool.map(task, [work[k::workers] for k in range(workers)]):
+            out.update(part)
+    return out
+
+
+def _small_integer_codes(
+    x: np.ndarray, low: float, high: float, buffer: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Codes 1..C of whole-number answers in a small range (0: missing), and the values.
 
-    None when the answers are not whole numbers within a range of 100.
-    ``buffer`` (float, the shape of ``x``) is scratch space, shared by the items.
+    ``low`` and ``high`` bound the answers (finite); ``buffer`` (float, the
+    shape of ``x``) is scratch space shared by the items. None when the
+    answers are not whole numbers within a range of 100.
     """
-    low = float(np.fmin.reduce(x)) if x.size else float("nan")
-    if np.isnan(low):  # nothing answered
-        return np.zeros(x.shape, dtype=np.intp), np.zeros(0)
-    high = float(np.fmax.reduce(x))
-    if not (np.isfinite(low) and np.isfinite(high)) or high - low > 100:
+    if high - low > 100:
         return None
     offset = low - 1.0
     shifted = np.fmax(x, offset, out=buffer)  # missing (NaN) becomes offset: code 0
@@ -464,35 +508,53 @@ def _category_tables(
     -------
     dict of item to (weighted, counts), each of shape (P, C_item)
     """
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    bases: dict[int, np.ndarray] = {}
-
-    def base(n_cat: int) -> np.ndarray:
-        if n_cat not in bases:
-            bases[n_cat] = index.pair * n_cat
-        return bases[n_cat]
-
+    passes: list[tuple[str, ...]] = []
     items = list(coded)
-    limit = _TABLE_CELLS
     while items:
         first = items.pop(0)
-        codes_a, levels_a = coded[first]
-        n_a = len(levels_a) + 1
-        if items and index.n_pairs * n_a * (len(coded[items[0]][1]) + 1) <= limit:
-            second = items.pop(0)
-            codes_b, levels_b = coded[second]
-            n_b = len(levels_b) + 1
-            small = n_a * n_b <= 256  # the joint code fits in a byte
-            joint = codes_a * np.uint8(n_b) if small else codes_a.astype(np.intp) * n_b
-            joint += codes_b
-            weighted, counts = index.category_sums(joint, n_a * n_b, base=base(n_a * n_b))
-            w_first, w_second = _margins(weighted.reshape(-1, n_a, n_b))
-            c_first, c_second = _margins(counts.reshape(-1, n_a, n_b))
-            out[first] = w_first, c_first
-            out[second] = w_second, c_second
+        cells = index.n_pairs * (len(coded[first][1]) + 1)
+        if items and cells * (len(coded[items[0]][1]) + 1) <= _TABLE_CELLS:
+            passes.append((first, items.pop(0)))
         else:
-            out[first] = index.category_sums(codes_a, n_a, base=base(n_a))
-    return out
+            passes.append((first,))
+    sizes = {_n_cells(coded, group) for group in passes}
+    bases = {size: index.pair * size for size in sizes}
+
+    def share(groups: list[tuple[str, ...]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for group in groups:
+            out.update(_pass_tables(index, coded, group, bases[_n_cells(coded, group)]))
+        return out
+
+    return _in_parallel(share, passes, index.pair.shape[0])
+
+
+def _n_cells(coded: dict[str, tuple[np.ndarray, np.ndarray]], group: tuple[str, ...]) -> int:
+    """Cells per pair of the joint table of the items of ``group`` (code 0: missing)."""
+    return math.prod(len(coded[item][1]) + 1 for item in group)
+
+
+def _pass_tables(
+    index: PairIndex,
+    coded: dict[str, tuple[np.ndarray, np.ndarray]],
+    group: tuple[str, ...],
+    base: np.ndarray,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The tables of one item, or of two from their joint table, in one pass over the rows."""
+    if len(group) == 1:
+        codes, levels = coded[group[0]]
+        return {group[0]: index.category_sums(codes, len(levels) + 1, base=base)}
+    first, second = group
+    codes_a, levels_a = coded[first]
+    codes_b, levels_b = coded[second]
+    n_a, n_b = len(levels_a) + 1, len(levels_b) + 1
+    small = n_a * n_b <= 256  # the joint code fits in a byte
+    joint = codes_a * np.uint8(n_b) if small else codes_a.astype(np.intp) * n_b
+    joint += codes_b
+    weighted, counts = index.category_sums(joint, n_a * n_b, base=base)
+    w_first, w_second = _margins(weighted.reshape(-1, n_a, n_b))
+    c_first, c_second = _margins(counts.reshape(-1, n_a, n_b))
+    return {first: (w_first, c_first), second: (w_second, c_second)}
 
 
 def _margins(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -20,8 +20,10 @@ from analysis._validate import numeric_column, weight_column
 
 DATA = Path(__file__).parent / "reference" / "sipas" / "sipas.csv"
 LABELS = ["province", "desk", "day", "channel"]
-NUMBERS = ["weight", "desks_total", "age", "fee", "a1", "a2", "e3", "pb2"]
+NUMBERS = ["weight", "desks_total", "age", "fee"]
+ANSWERS = ["a1", "a2", "e3", "pb2"]
 OTHERS = ["gender", "paid"]
+KINDS = {"labels": LABELS, "numbers": NUMBERS, "answers": ANSWERS, "others": OTHERS}
 
 
 def read(path: Path | str, **kinds: Any) -> pd.DataFrame:
@@ -30,22 +32,32 @@ def read(path: Path | str, **kinds: Any) -> pd.DataFrame:
 
 def test_pyarrow_and_pandas_give_the_same_values() -> None:
     pytest.importorskip("pyarrow")
-    fast = read(DATA, labels=LABELS, numbers=NUMBERS, others=OTHERS)
-    slow = read(DATA, labels=LABELS, numbers=NUMBERS, others=OTHERS, fast=False)
+    fast = read(DATA, **KINDS)
+    slow = read(DATA, **KINDS, fast=False)
     assert list(fast.columns) == list(slow.columns)
-    assert set(fast.columns) == {*LABELS, *NUMBERS, *OTHERS}
+    assert set(fast.columns) == {*LABELS, *NUMBERS, *ANSWERS, *OTHERS}
     assert isinstance(fast["desk"].dtype, pd.CategoricalDtype)  # the fast reader was used
     for name in LABELS:
         assert fast[name].astype(str).tolist() == slow[name].tolist()
         codes = [pd.factorize(data[name], sort=True)[0] for data in (fast, slow)]
         assert np.array_equal(*codes), name
-    for name in NUMBERS:
+    for name in NUMBERS + ANSWERS:
         assert fast[name].dtype == np.float64
         a, b = numeric_column(fast, name, "x"), numeric_column(slow, name, "x")
         assert np.array_equal(a, b, equal_nan=True), name
     for name in OTHERS:
         assert fast[name].dtype == slow[name].dtype
         assert fast[name].equals(slow[name])
+
+
+@pytest.mark.parametrize("q", ["4,,5", "4,5,1", "4.0,,5", "4.5,,5", "4,,300", "-2,,1e1"])
+def test_answers_that_are_not_small_integers_are_read_as_float(tmp_path, q: str) -> None:
+    path = tmp_path / "answers.csv"
+    path.write_text("w,q\n" + "".join(f"1,{v}\n" for v in q.split(",")), encoding="utf-8")
+    expected = [float(v) if v else np.nan for v in q.split(",")]
+    for fast in (True, False):
+        data = read(path, numbers=["w"], answers=["q"], fast=fast)
+        assert np.array_equal(numeric_column(data, "q", "x"), expected, equal_nan=True)
 
 
 def test_group_codes_sort_as_text(tmp_path: Path) -> None:

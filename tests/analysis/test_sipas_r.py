@@ -267,3 +267,15 @@ def test_contrast_between_domains_uses_the_covariance() -> None:
     expected = paper.se**2 + qr.se**2 - 2 * cov[0, 2]
     assert result.se == pytest.approx(np.sqrt(expected))
     assert cov[0, 2] != 0  # domains share PSUs: not independent
+
+
+@pytest.mark.parametrize("config", ["one_by_channel", "two", "nofpc_cc_by_gender"])
+def test_threads_give_the_same_numbers(config: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On large data the per-item passes run in threads; the numbers are the same."""
+    import analysis.sipas
+
+    serial = compute(config)
+    monkeypatch.setattr(analysis.sipas, "_PARALLEL_ROWS", 1)
+    monkeypatch.setattr(analysis.sipas.os, "cpu_count", lambda: 3)
+    threaded = compute(config)
+    assert [e.to_dict() for e in threaded] == [e.to_dict() for e in serial]
