@@ -452,7 +452,7 @@ def _factorize(values: pd.Series, name: str, column: str) -> tuple[np.ndarray, n
         codes, labels = pd.factorize(values, sort=True)
     except TypeError:
         codes, labels = pd.factorize(values.astype(str), sort=True)
-    return codes.astype(np.intp), np.asarray(labels, dtype=object)
+    return codes.astype(np.intp, copy=False), np.asarray(labels, dtype=object)
 
 
 def _combine(parent: np.ndarray, codes: np.ndarray) -> np.ndarray:
