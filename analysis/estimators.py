@@ -89,6 +89,11 @@ def domains(design: SurveyDesign, by: ByArg = None) -> Domains:
         Domains sorted by their values. Rows with a missing ``by`` value are
         in no domain; a domain whose rows all have weight zero is left out,
         as ``svyby`` does.
+
+    Raises
+    ------
+    ValueError
+        A missing column, or no row with a value of every ``by`` column.
     """
     n = design.n
     if by is None:
@@ -102,9 +107,14 @@ def domains(design: SurveyDesign, by: ByArg = None) -> Domains:
             c, levels = pd.factorize(frame[col], sort=True)
         except TypeError:
             c, levels = pd.factorize(frame[col].astype(str), sort=True)
+        if not len(levels):
+            raise ValueError(f"by: column '{col}' has no value in any row")
         valid &= c >= 0
         codes = codes * max(len(levels), 1) + np.maximum(c, 0)
         level_values.append(levels)
+    if not valid.any():
+        names = ", ".join(f"'{col}'" for col in frame.columns)
+        raise ValueError(f"by: no row has a value in every one of the columns {names}")
     sizes = [max(len(v), 1) for v in level_values]
     valid_and_weighted = valid & (design.weights != 0)
     n_keys = int(np.prod(sizes, dtype=np.float64))

@@ -398,6 +398,11 @@ UNUSABLE = {
         [*SMALL_MEAN[:-1], "ratio", "--var", "q1", "--denominator", "q2"],
         "--denominator: column 'q2' has no valid value",
     ),
+    "domain column empty in every row": (
+        {"g": [""] * 8},
+        [*SMALL_INDEX, "--by", "g"],
+        "--by: column 'g' has no value in any row",
+    ),
     "satisfied nan": ({}, [*SMALL_INDEX, "--satisfied", "nan"], "--satisfied: expected numbers"),
     "satisfied inf": ({}, [*SMALL_INDEX, "--satisfied", "4,inf"], "--satisfied: expected numbers"),
     "infinite weight": (

@@ -80,6 +80,14 @@ def test_estimators_refuse_a_variable_missing_in_every_row(estimator) -> None:
         estimator(design(frame(q2=[np.nan] * 8)), "q2")
 
 
+def test_domains_need_a_value_of_the_by_columns() -> None:
+    data = frame(g=[None] * 8, h=["x", None] * 4, k=[None, "y"] * 4)
+    with pytest.raises(ValueError, match="^by: column 'g' has no value in any row"):
+        mean(design(data), "q1", by="g")
+    with pytest.raises(ValueError, match="^by: no row has a value in every one of the columns"):
+        sipas_index(design(data), {"A": ["q1"]}, by=["h", "k"])
+
+
 def test_ratio_refuses_columns_never_present_together() -> None:
     data = frame(q1=[1.0, np.nan] * 4, q2=[np.nan, 1.0] * 4)
     with pytest.raises(ValueError, match="^ratio: no row has values of both 'q1' and 'q2'"):
