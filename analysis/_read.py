@@ -221,19 +221,24 @@ def _read_parquet(file: Path, wanted: set[str], kinds: _Kinds) -> pd.DataFrame:
             "(pip install pyarrow), or give a CSV file"
         ) from None
     try:
-        names = pq.read_schema(file).names
-        table = pq.read_table(file, columns=[c for c in names if c in wanted])
+        columns = [c for c in pq.read_schema(file).names if c in wanted]
+        labels = [c for c in columns if c in kinds.labels]  # text as categories where stored so
+        table = pq.read_table(file, columns=columns, read_dictionary=labels)
     except (pa.ArrowException, OSError) as exc:
         raise ValueError(f"--data: cannot read '{file}' as Parquet ({_first_line(exc)})") from None
     for name in table.column_names:
         index = table.schema.get_field_index(name)
         column = table.column(name)
-        if name in kinds.labels:
+        if name in kinds.labels and not _is_text_categories(pa, column.type):
             text = column if pa.types.is_string(column.type) else column.cast(pa.string())
             table = table.set_column(index, name, pc.dictionary_encode(text))
         elif name in kinds.numbers and _is_number(pa, column.type):
             table = table.set_column(index, name, column.cast(pa.float64()))
     return _with_sorted_categories(table.to_pandas(), kinds.labels)
+
+
+def _is_text_categories(pa: Any, kind: Any) -> bool:
+    return pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type)
 
 
 def _is_number(pa: Any, kind: Any) -> bool:
