@@ -20,7 +20,7 @@ from survey.models.geo import GOVERNMENT_LEVELS
 from survey.services.procedures import procedure_by_code
 from survey.services.service_points import CODE_RE, point_by_code
 from survey.services.units import PARENT_LEVEL, unit_by_code
-from survey.services.users import user_by_email
+from survey.services.users import ROLE_LABELS, user_by_email
 from survey.services.waves import wave_by_code
 
 UNIT_LEVEL_LABELS = {
@@ -241,14 +241,6 @@ class RotateSecretForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that posts: CSRF token only."""
-
-
-ROLE_LABELS = {
-    "admin": _l("Administrator"),
-    "supervisor": _l("Supervisor"),
-    "surveyor": _l("Surveyor"),
-    "analyst": _l("Analyst"),
-}
 
 
 class AccessForm(FlaskForm):

@@ -13,13 +13,14 @@ from flask_login import current_user
 
 from survey import queries
 from survey.admin import bp
-from survey.admin.forms import ROLE_LABELS, AccessForm, ActionForm, NewUserForm
+from survey.admin.forms import AccessForm, ActionForm, NewUserForm
 from survey.auth.policy import allow, current_scope
 from survey.errors import UserError
 from survey.extensions import db
 from survey.models import User
 from survey.services import users as user_service
 from survey.services.qrcodes import public_base_url
+from survey.services.users import ROLE_LABELS
 
 
 @bp.context_processor

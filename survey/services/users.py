@@ -20,6 +20,12 @@ from survey.models.user import ROLES
 from survey.services.audit import audit
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "supervisor": _l("Supervisor"),
+    "surveyor": _l("Surveyor"),
+    "analyst": _l("Analyst"),
+}
 
 
 def normalise_email(email: str) -> str:
@@ -45,7 +51,7 @@ def check_access(role: str, units: Sequence[Unit], granted_by: UnitScope = NATIO
             )
         )
     if not units and role != "admin":
-        raise UserError(_l("A %(role)s needs at least one unit.", role=role))
+        raise UserError(_l("The role %(role)s needs at least one unit.", role=ROLE_LABELS[role]))
     if not units and not granted_by.is_national:
         raise UserError(_l("Only a national administrator can make a national administrator."))
     for unit in units:
