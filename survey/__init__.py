@@ -125,9 +125,11 @@ def _register_cli(app: Flask) -> None:
     from survey.auth.cli import user_cli
     from survey.cli import demo_command, qr_cli, translate_cli
     from survey.questionnaire_cli import questionnaire_cli
+    from survey.workbench.cli import results_cli
 
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(qr_cli)
     app.cli.add_command(translate_cli)
     app.cli.add_command(questionnaire_cli)
+    app.cli.add_command(results_cli)

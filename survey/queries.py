@@ -16,7 +16,9 @@ from sqlalchemy.orm import selectinload
 from survey.auth.policy import UnitScope
 from survey.extensions import db
 from survey.models import (
+    Answer,
     AuditEntry,
+    FrameEntry,
     Procedure,
     QuestionnaireVersion,
     Response,
@@ -209,3 +211,51 @@ def audit_choices(*, scope: UnitScope) -> tuple[list[str], list[str]]:
         select(AuditEntry.action).where(in_scope).distinct().order_by(AuditEntry.action)
     ).all()
     return kinds, actions
+
+
+# --- a wave's responses for the statistics (survey.services.design_frame) ----------------
+
+
+def valid_responses(wave: Wave) -> list[tuple]:
+    """``(response id, desk id, desk code, desk unit id, procedure code, channel)``.
+
+    Only valid responses count in every statistic.
+    """
+    return db.session.execute(
+        select(
+            Response.id,
+            ServicePoint.id,
+            ServicePoint.code,
+            ServicePoint.unit_id,
+            Procedure.code,
+            Response.channel,
+        )
+        .join(ServicePoint, ServicePoint.id == Response.service_point_id)
+        .outerjoin(Procedure, Procedure.id == Response.procedure_id)
+        .where(Response.wave_id == wave.id, Response.status == "valid")
+        .order_by(Response.id)
+    ).all()
+
+
+def valid_answers(wave: Wave, item_codes: list[str]) -> list[tuple]:
+    """``(response id, item code, numeric value)`` of the valid responses of ``wave``."""
+    return db.session.execute(
+        select(Answer.response_id, Answer.item_code, Answer.value_num)
+        .join(Response, Response.id == Answer.response_id)
+        .where(
+            Response.wave_id == wave.id,
+            Response.status == "valid",
+            Answer.item_code.in_(item_codes),
+            Answer.value_num.is_not(None),
+        )
+    ).all()
+
+
+def unit_tree() -> dict[int, tuple[str, str, int | None]]:
+    """Every unit: id to ``(code, level, parent id)``."""
+    rows = db.session.execute(select(Unit.id, Unit.code, Unit.level, Unit.parent_id))
+    return {unit_id: (code, level, parent) for unit_id, code, level, parent in rows}
+
+
+def frame_entries(wave: Wave) -> list[FrameEntry]:
+    return db.session.scalars(select(FrameEntry).where(FrameEntry.wave_id == wave.id)).all()

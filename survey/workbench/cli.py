@@ -1,0 +1,94 @@
+"""``flask --app survey results compute``: a wave's SIPAS indices from the command line.
+
+The result (JSON or CSV) goes to standard output or ``--out``; progress goes
+to standard error. A mistake (an unknown wave or field, a wave without valid
+responses) exits with status 2 and one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+from flask_babel import force_locale
+
+from survey.errors import UserError
+
+results_cli = AppGroup("results", help="SIPAS indices of a wave, with confidence intervals.")
+
+
+class CommandError(click.ClickException):
+    exit_code = 2
+
+
+@results_cli.command("compute")
+@click.option("--wave", "wave_code", required=True, help="The wave's code.")
+@click.option("--by", "by", multiple=True, metavar="FIELD", help="province, commune, desk, "
+              "procedure, channel or an item code (repeat for a cross).")  # fmt: skip
+@click.option("--weighting", type=click.Choice(["design"]), default="design", show_default=True)
+@click.option(
+    "--interval",
+    type=click.Choice(["wald", "wald-t", "logit", "beta"]),
+    default="wald",
+    show_default=True,
+)
+@click.option("--level", type=float, default=0.95, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="instead of stdout")
+def compute_results(
+    wave_code: str,
+    by: tuple[str, ...],
+    weighting: str,
+    interval: str,
+    level: float,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Every item, dimension, part and overall index of WAVE, by each FIELD."""
+    from survey.services import results
+    from survey.services.waves import wave_by_code
+
+    wave = wave_by_code(wave_code)
+    if wave is None:
+        raise CommandError(f"No wave has the code {wave_code}.")
+    steps = ["read the responses and the frame", "compute the indices", "write the result"]
+    with click.progressbar(steps, label="results", file=click.get_text_stream("stderr")) as bar:
+        for step in bar:
+            if step == steps[0]:
+                try:
+                    result = results.compute(wave, by, interval=interval, level=level)
+                except UserError as error:
+                    with force_locale("en"):
+                        raise CommandError(str(error.message)) from error
+            elif step == steps[2]:
+                text = render(result.records, fmt, results.COLUMNS)
+                if out is None:
+                    click.echo(text, nl=False)
+                else:
+                    out.write_text(text, encoding="utf-8")
+    if result.weighting == "unweighted":
+        click.echo(f"Wave {wave.code} has no sampling frame: the results are unweighted.", err=True)
+
+
+def render(records: list[dict[str, Any]], fmt: str, columns: tuple[str, ...]) -> str:
+    if fmt == "json":
+        return json.dumps(records, ensure_ascii=False, indent=1) + "\n"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow([_cell(record[column]) for column in columns])
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ";".join(f"{key}={item}" for key, item in value.items())
+    return value
