@@ -60,18 +60,11 @@ def scored_items(questionnaire: Questionnaire) -> list[Item]:
 def wave_frame(wave: Wave) -> WaveFrame:
     """The design frame of ``wave``; UserError if it has no valid response."""
     questionnaire = questionnaire_of(wave.questionnaire)
-    items = scored_items(questionnaire)
-    rows = pd.DataFrame(
-        queries.valid_responses(wave),
-        columns=["response_id", "desk_id", "desk", "unit_id", "procedure", "channel"],
-    )
-    if rows.empty:
-        raise UserError(_l("Wave %(code)s has no valid responses.", code=wave.code))
-    rows = rows.join(_places(rows["unit_id"]))
-    scores = _indicators(wave, items, rows["response_id"])
-    groups = _answer_groups(wave, questionnaire, rows["response_id"])
-    design_columns, weighted = _design_columns(wave, rows)
-    data = pd.concat([design_columns, rows[list(DOMAIN_FIELDS)], groups, scores], axis=1)
+    rows, weighted = design_rows(wave)
+    ids = rows["response_id"]
+    scores = _indicators(wave, scored_items(questionnaire), ids)
+    groups = _answer_groups(wave, questionnaire, ids)
+    data = pd.concat([rows, groups, scores], axis=1)
     design = SurveyDesign.from_frame(
         data, weights="weight", strata="stratum", psu="psu", fpc="fpc" if weighted else None
     )
@@ -85,6 +78,41 @@ def wave_frame(wave: Wave) -> WaveFrame:
         if dimension.code in dimensions:
             parts.setdefault(dimension.part, []).append(dimension.code)
     return WaveFrame(data, design, weighted, dimensions, parts)
+
+
+def design_rows(wave: Wave) -> tuple[pd.DataFrame, bool]:
+    """One row per valid response: design columns, domain fields and the desk's ``unit_id``
+    (for scoping to a reader's units); and whether the weights come from a frame."""
+    rows = pd.DataFrame(
+        queries.valid_responses(wave),
+        columns=["response_id", "desk_id", "desk", "unit_id", "procedure", "channel"],
+    )
+    if rows.empty:
+        raise UserError(_l("Wave %(code)s has no valid responses.", code=wave.code))
+    rows = rows.join(_places(rows["unit_id"]))
+    design_columns, weighted = _design_columns(wave, rows)
+    keep = [*DOMAIN_FIELDS, "unit_id"]
+    return pd.concat([design_columns, rows[keep]], axis=1), weighted
+
+
+def answer_codes(wave: Wave, items: list[Item], response_ids: pd.Series) -> pd.DataFrame:
+    """One column per closed item: the answer's code; NaN for not applicable or blank."""
+    wide = _wide(wave, [item.code for item in items], response_ids)
+    codes = {}
+    for item in items:
+        scale, values = item.scale, wide[item.code]
+        answered = values.isin([v for v in scale.values if v != scale.not_applicable])
+        codes[item.code] = values.where(answered).to_numpy()
+    return pd.DataFrame(codes, index=response_ids.index)
+
+
+def _wide(wave: Wave, codes: list[str], response_ids: pd.Series) -> pd.DataFrame:
+    """The numeric answers to ``codes``, one row per response id (in its order)."""
+    answers = pd.DataFrame(
+        queries.valid_answers(wave, codes), columns=["response_id", "item", "value"]
+    )
+    wide = answers.pivot_table(index="response_id", columns="item", values="value", aggfunc="last")
+    return wide.reindex(index=response_ids.to_numpy(), columns=codes)
 
 
 def _places(unit_ids: pd.Series) -> pd.DataFrame:
@@ -105,19 +133,13 @@ def _places(unit_ids: pd.Series) -> pd.DataFrame:
 
 def _indicators(wave: Wave, items: list[Item], response_ids: pd.Series) -> pd.DataFrame:
     """One column per item: 1 satisfied, 0 not, NaN for not applicable or blank."""
-    codes = [item.code for item in items]
-    answers = pd.DataFrame(
-        queries.valid_answers(wave, codes), columns=["response_id", "item", "value"]
-    )
-    wide = answers.pivot_table(index="response_id", columns="item", values="value", aggfunc="last")
-    wide = wide.reindex(index=response_ids.to_numpy(), columns=codes)
-    scores = {}
+    codes = answer_codes(wave, items, response_ids)
     for item in items:
-        scale, values = item.scale, wide[item.code]
-        answered = values.isin([v for v in scale.values if v != scale.not_applicable])
-        satisfied = values.isin(list(scale.satisfied)).astype(float)
-        scores[item.code] = satisfied.where(answered).to_numpy()
-    return pd.DataFrame(scores, index=response_ids.index)
+        column = codes[item.code]
+        codes[item.code] = (
+            column.isin(list(item.scale.satisfied)).astype(float).where(column.notna())
+        )
+    return codes
 
 
 def grouping_items(questionnaire: Questionnaire) -> list[Item]:
@@ -134,11 +156,7 @@ def _answer_groups(
 ) -> pd.DataFrame:
     """One text column per grouping item: the answer's value, "" where none was given."""
     codes = [item.code for item in grouping_items(questionnaire)]
-    answers = pd.DataFrame(
-        queries.valid_answers(wave, codes), columns=["response_id", "item", "value"]
-    )
-    wide = answers.pivot_table(index="response_id", columns="item", values="value", aggfunc="last")
-    wide = wide.reindex(index=response_ids.to_numpy(), columns=codes)
+    wide = _wide(wave, codes, response_ids)
     groups = {code: wide[code].map(_group_label).to_numpy() for code in codes}
     return pd.DataFrame(groups, index=response_ids.index)
 
