@@ -39,6 +39,8 @@ def default_config(app: Flask) -> dict:
         "SESSION_LIFETIME_HOURS": 12,
         # A one-time password link (new account, reset) works this long.
         "PASSWORD_LINK_HOURS": 72,
+        # The margin of error e in the method's sample size n = N / (1 + N e²).
+        "SAMPLE_MARGIN": 0.05,
         "RATELIMIT_STORAGE_URI": "memory://",
         # Reverse proxies in front of the app (nginx: 1); their X-Forwarded-For is trusted.
         "PROXY_COUNT": 0,

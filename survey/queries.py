@@ -259,3 +259,46 @@ def unit_tree() -> dict[int, tuple[str, str, int | None]]:
 
 def frame_entries(wave: Wave) -> list[FrameEntry]:
     return db.session.scalars(select(FrameEntry).where(FrameEntry.wave_id == wave.id)).all()
+
+
+@dataclass(frozen=True)
+class StratumProgress:
+    """A stratum of a wave's frame, and how far its sample has come."""
+
+    stratum: str
+    stratum_psus: int
+    listed_psus: int
+    size: int
+    responding_psus: int
+    responses: int
+
+
+def frame_progress(wave: Wave, *, scope: UnitScope) -> list[StratumProgress]:
+    """Per stratum of the frame (PSUs in scope): counts, PSUs answering, valid responses.
+
+    Household PSUs (units) are counted by the forms' desks until paper forms
+    record the respondent's commune.
+    """
+    answered = (
+        select(Response.service_point_id, func.count().label("n"))
+        .where(Response.wave_id == wave.id, Response.status == "valid")
+        .group_by(Response.service_point_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            FrameEntry.stratum,
+            func.max(FrameEntry.stratum_desks),
+            func.count(FrameEntry.id),
+            func.coalesce(func.sum(FrameEntry.transactions), 0),
+            func.count(answered.c.n),
+            func.coalesce(func.sum(answered.c.n), 0),
+        )
+        .outerjoin(ServicePoint, ServicePoint.id == FrameEntry.service_point_id)
+        .outerjoin(answered, answered.c.service_point_id == FrameEntry.service_point_id)
+        .where(FrameEntry.wave_id == wave.id)
+        .where(scope.where(func.coalesce(ServicePoint.unit_id, FrameEntry.unit_id)))
+        .group_by(FrameEntry.stratum)
+        .order_by(FrameEntry.stratum)
+    ).all()
+    return [StratumProgress(*(row[0], *(int(v or 0) for v in row[1:]))) for row in rows]

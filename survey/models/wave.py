@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
 from survey.models._common import utcnow
-from survey.models.geo import ServicePoint
+from survey.models.geo import ServicePoint, Unit
 from survey.models.questionnaire import QuestionnaireVersion
 
 WAVE_STATUSES = ("draft", "open", "closed")
@@ -32,21 +32,32 @@ class Wave(db.Model):
 
 
 class FrameEntry(db.Model):
-    """A desk in a wave's sampling frame: its stratum and population counts.
+    """A primary sampling unit of a wave's frame: its stratum and population counts.
 
-    A wave without frame entries takes responses at every active desk.
+    The PSU is a desk in a desk wave and a unit (commune or village cluster)
+    in a household wave: exactly one of ``service_point_id`` and ``unit_id``
+    is set. A desk wave without frame entries takes responses at every
+    active desk; with them, only at the desks of its frame.
     """
 
-    __table_args__ = (UniqueConstraint("wave_id", "service_point_id"),)
+    __table_args__ = (
+        UniqueConstraint("wave_id", "service_point_id"),
+        UniqueConstraint("wave_id", "unit_id", name="uq_frame_entry_wave_unit"),
+        CheckConstraint("(service_point_id IS NULL) <> (unit_id IS NULL)", name="one_psu"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
-    service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"))
+    service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_point.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     stratum: Mapped[str] = mapped_column(String(64), default="")
-    #: Number of desks in the stratum (first-stage finite population correction).
+    #: PSUs of the stratum in the population (first-stage finite population correction);
+    #: ``stratum_psus`` in frame files.
     stratum_desks: Mapped[int | None]
-    #: Completed transactions at the desk in the wave's period (for weighting).
+    #: The PSU's size: a desk's transactions in the period, a cluster's households;
+    #: ``size`` in frame files.
     transactions: Mapped[int | None]
 
     wave: Mapped[Wave] = relationship(back_populates="frame")
-    service_point: Mapped[ServicePoint] = relationship()
+    service_point: Mapped[ServicePoint | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()

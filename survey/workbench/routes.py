@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 
 from survey import queries
 from survey.admin.routes import local_time
 from survey.auth.policy import allow, current_scope, units_under
+from survey.extensions import db
+from survey.services import frames
 from survey.services.units import unit_by_code
 from survey.services.waves import wave_by_code
 from survey.workbench import bp
@@ -43,3 +50,42 @@ def wave_unit(wave_code: str, unit_code: str):
     scope.require(unit.id)
     rows = queries.responses_per_desk(wave, scope=scope, unit_ids=units_under([unit.id]))
     return render_template("workbench/wave.html", wave=wave, rows=rows, unit=unit)
+
+
+class FrameForm(FlaskForm):
+    file = FileField(
+        _l("Frame file (CSV or XLSX)"),
+        description=_l("Columns psu, stratum, stratum_psus, size; one row per desk or cluster."),
+        validators=[FileRequired(message=_l("Choose the file to import."))],
+    )
+
+
+@bp.route("/waves/<wave_code>/frame", methods=["GET", "POST"])
+@allow("analyst", "admin")
+def frame(wave_code: str):
+    """The wave's sampling frame within the reader's units: progress per stratum, import."""
+    wave = wave_by_code(wave_code) or abort(404)
+    scope = current_scope()
+    form, problems = FrameForm(), []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            rows = frames.read_table(upload.read(), upload.filename or "")
+            rows = frames.parse_frame(rows, wave, scope)
+        except frames.FrameFileError as error:
+            problems = error.problems
+        else:
+            count = frames.import_frame(wave, rows, scope=scope, by=current_user)
+            db.session.commit()
+            flash(_("%(count)d PSUs imported into the frame.", count=count), "info")
+            return redirect(url_for("workbench.frame", wave_code=wave.code))
+    margin = float(current_app.config["SAMPLE_MARGIN"])
+    strata = [
+        (row, frames.target_sample_size(row.size, margin))
+        for row in queries.frame_progress(wave, scope=scope)
+    ]
+    page = render_template(
+        "workbench/frame.html", wave=wave, form=form, problems=problems, strata=strata,
+        margin=margin,
+    )  # fmt: skip
+    return page, 400 if problems else 200
