@@ -41,6 +41,8 @@ def default_config(app: Flask) -> dict:
         "PASSWORD_LINK_HOURS": 72,
         # The margin of error e in the method's sample size n = N / (1 + N e²).
         "SAMPLE_MARGIN": 0.05,
+        # A desk whose base weight is this many times the median is flagged.
+        "EXTREME_WEIGHT_RATIO": 5,
         "RATELIMIT_STORAGE_URI": "memory://",
         # Reverse proxies in front of the app (nginx: 1); their X-Forwarded-For is trusted.
         "PROXY_COUNT": 0,

@@ -12,10 +12,12 @@ from flask_wtf.file import FileField, FileRequired
 from survey import queries
 from survey.admin.routes import local_time
 from survey.auth.policy import allow, current_scope, units_under
+from survey.errors import UserError
 from survey.extensions import db
 from survey.services import frames
 from survey.services.units import unit_by_code
 from survey.services.waves import wave_by_code
+from survey.services.weights import weight_report
 from survey.workbench import bp
 
 READERS = ("analyst", "supervisor", "admin")
@@ -84,8 +86,12 @@ def frame(wave_code: str):
         (row, frames.target_sample_size(row.size, margin))
         for row in queries.frame_progress(wave, scope=scope)
     ]
+    try:
+        weights = weight_report(wave, scope)
+    except UserError:
+        weights = None  # no valid response yet, or desks outside the frame (named on compute)
     page = render_template(
         "workbench/frame.html", wave=wave, form=form, problems=problems, strata=strata,
-        margin=margin,
+        margin=margin, weights=weights,
     )  # fmt: skip
     return page, 400 if problems else 200

@@ -154,3 +154,18 @@ def test_the_target_sample_follows_the_method():
     assert target_sample_size(1000, 0.05) == 286
     assert target_sample_size(100_000, 0.05) == 399
     assert target_sample_size(0, 0.05) == 0
+
+
+def test_the_frame_page_shows_weight_diagnostics_and_flags_extreme_weights(client, login):
+    from survey.services.demo import WAVE_CODE, load_demo
+
+    load_demo(responses=200, seed=3)
+    db.session.commit()
+    entry = db.session.scalars(select(FrameEntry)).first()
+    entry.transactions *= 1000
+    db.session.commit()
+    desk = db.session.get(ServicePoint, entry.service_point_id).code
+    login()
+    page = html.unescape(client.get(f"/workbench/waves/{WAVE_CODE}/frame").get_data(as_text=True))
+    assert "Kish design effect" in page and "Effective n" in page
+    assert "Extreme weights" in page and desk in page.split("Extreme weights")[1]
