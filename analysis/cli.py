@@ -5,13 +5,13 @@ Two commands, whose flags and output are a contract that scripts depend on::
     python -m analysis estimate --data FILE --weights COL [--strata COL]
         [--psu COL[,COL2]] [--fpc COL[,COL2]] [--nest] [--lonely-psu POLICY]
         --stat {mean,total,proportion,ratio} --var COL [--denominator COL]
-        [--by COL[,COL...]] [--level 0.95] [--ci-method {wald,wald-t,logit,beta}]
-        [--format {json,csv}]
+        [--by COL[,COL...]] [--na-codes CODES] [--level 0.95]
+        [--ci-method {wald,wald-t,logit,beta}] [--format {json,csv}]
 
     python -m analysis index --data FILE --weights COL [--strata COL]
         [--psu COL[,COL2]] [--fpc COL[,COL2]] [--nest] --dimension NAME=ITEM,ITEM,...
         (repeated) [--part NAME=DIMENSION,... (repeated)] [--satisfied 4,5]
-        [--complete-cases] [--by COL] [--level 0.95]
+        [--complete-cases] [--by COL] [--na-codes CODES] [--level 0.95]
         [--ci-method {wald,wald-t,logit}] [--format json]
 
 ``FILE`` is CSV (UTF-8, with a header line), or Parquet when its name ends
@@ -22,6 +22,13 @@ Output is a JSON list of objects with the keys ``variable``, ``domain``
 (``{column: value}`` or null), ``estimate``, ``se``, ``ci_low``, ``ci_high``,
 ``df``, ``deff``, ``n``; or CSV with the same columns (``domain`` written as
 ``column=value;column=value``). Empty CSV fields are missing values.
+
+``--na-codes 0`` (or ``0,9``, ...) names the codes of "not applicable"
+answers: in the variables the command analyses (``--var`` and
+``--denominator``, or the items of ``--dimension``), values equal to one of
+them are missing values, as if their fields were empty, so that they are
+out of every denominator. Weights, strata, PSU, fpc and ``--by`` columns are
+read as they are.
 
 Bad input (a missing file or column, a file with no rows, weights that are
 negative, all zero, True/False, infinite or too large to add up, a variable
@@ -116,6 +123,11 @@ def _design_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--level", type=_level, default=0.95, help="confidence level (default 0.95)"
+    )
+    parser.add_argument(
+        "--na-codes",
+        metavar="CODES",
+        help="answers meaning 'not applicable' (e.g. 0 or 0,9): missing, like empty fields",
     )
 
 
@@ -217,14 +229,53 @@ def _named_lists(values: Sequence[str], flag: str) -> dict[str, list[str]]:
     return out
 
 
-def _satisfied(text: str) -> list[float]:
+def _numbers(text: str, flag: str, example: str) -> list[float]:
+    """Comma-separated finite numbers, at least one."""
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise UsageError(f"--satisfied: expected numbers such as 4,5 (got {text!r})") from None
+        values = []
     if not values or not all(math.isfinite(v) for v in values):
-        raise UsageError(f"--satisfied: expected numbers such as 4,5 (got {text!r})")
+        raise UsageError(f"{flag}: expected numbers such as {example} (got {text!r})")
     return values
+
+
+def _satisfied(text: str) -> list[float]:
+    return _numbers(text, "--satisfied", "4,5")
+
+
+def _na_codes(text: str | None) -> list[float]:
+    return [] if text is None else _numbers(text, "--na-codes", "0 or 0,9")
+
+
+def _blank_codes(data: pd.DataFrame, columns: Sequence[str], codes: Sequence[float]) -> None:
+    """Make the values equal to one of ``codes`` missing, in place, as if their fields were empty.
+
+    Numbers are compared as numbers; text (the levels of a proportion, or a
+    column the library will refuse) where it is a number; True/False never.
+    """
+    if not codes:
+        return
+    for name in dict.fromkeys(columns):
+        if name not in data.columns:
+            continue  # the library names it
+        values = data[name]
+        if pd.api.types.is_bool_dtype(values.dtype):
+            continue
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            coded = values.isin(codes)
+        else:
+            numbers = pd.to_numeric(values.astype(object), errors="coerce")
+            coded = numbers.isin(codes) & values.notna()
+        if not coded.any():
+            continue
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            blanked = values.where(~coded)
+            data[name] = blanked.cat.remove_categories(
+                [c for c in blanked.cat.categories if c in set(values[coded])]
+            )
+        else:
+            data[name] = values.where(~coded)  # numbers become float, with NaN
 
 
 def run_estimate(args: argparse.Namespace) -> EstimateTable:
@@ -235,10 +286,12 @@ def run_estimate(args: argparse.Namespace) -> EstimateTable:
         raise UsageError("--denominator: only used with --stat ratio")
     from analysis.estimators import mean, proportion, ratio, total
 
+    codes = _na_codes(args.na_codes)
     variables = [args.var, *([args.denominator] if args.denominator else [])]
     # a proportion may be of the levels of a text column: its type is inferred
     inferred = args.stat == "proportion"
     data = _read(args, [] if inferred else variables, others=variables if inferred else [])
+    _blank_codes(data, variables, codes)
     design = _design(args, data)
     if args.var not in data.columns:
         raise UsageError(f"--var: column '{args.var}' is missing")
@@ -260,7 +313,16 @@ def run_index(args: argparse.Namespace) -> EstimateTable:
     dimensions = _named_lists(args.dimension, "--dimension")
     parts = _named_lists(args.part, "--part")
     satisfied = _satisfied(args.satisfied)
-    data = _read(args, answers=[item for items in dimensions.values() for item in items])
+    codes = _na_codes(args.na_codes)
+    both = [c for c in dict.fromkeys(codes) if c in satisfied]
+    if both:
+        raise UsageError(
+            f"--na-codes: {_code_text(both[0])} is also in --satisfied; "
+            "a not-applicable answer cannot count as satisfied"
+        )
+    answers = [item for items in dimensions.values() for item in items]
+    data = _read(args, answers=answers)
+    _blank_codes(data, answers, codes)
     design = _design(args, data)
     return sipas_index(
         design,
@@ -270,6 +332,10 @@ def run_index(args: argparse.Namespace) -> EstimateTable:
         complete_cases=args.complete_cases,
         by=args.by or None,
     )
+
+
+def _code_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def _csv_value(value: Any) -> Any:

@@ -435,6 +435,38 @@ UNUSABLE = {
         SMALL_INDEX,
         "--weights: column 'w' holds True/False, not numbers",
     ),
+    "na codes not numbers": (
+        {},
+        [*SMALL_INDEX, "--na-codes", "x"],
+        "--na-codes: expected numbers such as 0 or 0,9 (got 'x')",
+    ),
+    "na codes nan": ({}, [*SMALL_INDEX, "--na-codes", "0,nan"], "--na-codes: expected numbers"),
+    "na codes empty": ({}, [*SMALL_INDEX, "--na-codes", ""], "--na-codes: expected numbers"),
+    "na codes inf, estimate": (
+        {},
+        [*SMALL_MEAN, "--var", "q1", "--na-codes", "inf"],
+        "--na-codes: expected numbers",
+    ),
+    "na codes not numbers, estimate": (
+        {},
+        [*SMALL_MEAN, "--var", "q1", "--na-codes", "n/a"],
+        "--na-codes: expected numbers",
+    ),
+    "na code also satisfied by default": (
+        {},
+        [*SMALL_INDEX, "--na-codes", "0,5"],
+        "--na-codes: 5 is also in --satisfied",
+    ),
+    "na code also satisfied": (
+        {},
+        [*SMALL_INDEX, "--satisfied", "3,4", "--na-codes", "3.0"],
+        "--na-codes: 3 is also in --satisfied",
+    ),
+    "every answer not applicable": (
+        {"q2": ["0"] * 8},
+        [*SMALL_INDEX, "--na-codes", "0"],
+        "--dimension: column 'q2' has no valid answer",
+    ),
 }
 
 
@@ -446,6 +478,89 @@ def test_unusable_input_exits_2_with_one_plain_line(case: str, tmp_path: Path) -
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr  # no numpy warning either
     assert lines[0].startswith(f"python -m analysis: error: {message}"), lines[0]
+
+
+# Not applicable coded 0 (and 9 in q2); the same answers with those fields empty. The
+# weights and the domain column hold 0 too: --na-codes leaves them as they are.
+CODED = {
+    "w": ["1", "2", "1", "0", "1", "2", "1", "2"],
+    "g": ["0", "1", "0", "1", "0", "1", "0", "0"],
+    "q1": ["5", "0", "3", "2", "1", "5", "0", "3"],
+    "q2": ["4", "4", "", "0", "5", "9", "1", "3"],
+}
+BLANKED = {**CODED, "q1": ["5", "", "3", "2", "1", "5", "", "3"]}
+BLANKED["q2"] = ["4", "4", "", "", "5", "", "1", "3"]
+
+
+def coded_and_blanked(folder: Path) -> tuple[str, str]:
+    """The small design with N/A coded, and with those cells empty, as two CSV files."""
+    (folder / "coded").mkdir()
+    (folder / "blanked").mkdir()
+    return small_csv(folder / "coded", **CODED), small_csv(folder / "blanked", **BLANKED)
+
+
+def outputs(command: list[str], *runs: list[str]) -> list[list[dict]]:
+    """The JSON records of ``python -m analysis COMMAND RUN`` for each run."""
+    out = []
+    for extra in runs:
+        done = run(*command, *extra)
+        assert (done.returncode, done.stderr) == (0, ""), done.stderr
+        out.append(json.loads(done.stdout))
+    return out
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--complete-cases"], ["--by", "g", "--ci-method", "logit"]],
+    ids=["items", "complete cases", "by a column holding 0"],
+)
+def test_index_na_codes_are_as_empty_fields(extra: list[str], tmp_path: Path) -> None:
+    coded, blanked = coded_and_blanked(tmp_path)
+    with_codes, as_blanks, without = outputs(
+        [*SMALL_INDEX, *extra],
+        ["--data", coded, "--na-codes", "0,9"],
+        ["--data", blanked],
+        ["--data", coded],
+    )
+    assert with_codes == as_blanks
+    assert with_codes != without
+    if extra == ["--by", "g", "--ci-method", "logit"]:
+        assert {rec["domain"]["g"] for rec in with_codes} == {"0", "1"}
+    # without the option a 0 is an answer, and a dissatisfied one
+    q1 = {domain_text(rec["domain"]): rec for rec in with_codes if rec["variable"] == "q1"}
+    for rec in without:
+        if rec["variable"] == "q1":
+            blank = q1[domain_text(rec["domain"])]
+            assert rec["n"] > blank["n"] and rec["estimate"] < blank["estimate"]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--stat", "mean", "--var", "q1"],
+        ["--stat", "mean", "--var", "q1", "--by", "g"],
+        ["--stat", "ratio", "--var", "q2", "--denominator", "q1"],
+        ["--stat", "proportion", "--var", "q2"],
+    ],
+    ids=["mean", "mean by a column holding 0", "ratio", "proportions of levels"],
+)
+def test_estimate_na_codes_are_as_empty_fields(flags: list[str], tmp_path: Path) -> None:
+    coded, blanked = coded_and_blanked(tmp_path)
+    with_codes, as_blanks, without = outputs(
+        [*SMALL_MEAN[:-2], *flags],
+        ["--data", coded, "--na-codes", "9,0"],
+        ["--data", blanked],
+        ["--data", coded],
+    )
+    assert with_codes == as_blanks
+    assert with_codes != without
+    if "--by" in flags:
+        assert [rec["domain"] for rec in with_codes] == [{"g": "0"}, {"g": "1"}]
+    if flags[1] == "mean":  # the 0s pull the mean down and count as answers
+        for rec, blank in zip(without, with_codes, strict=True):
+            assert rec["n"] > blank["n"] and rec["estimate"] < blank["estimate"]
+    if flags[1] == "proportion":  # no level 0 or 9 left
+        assert [rec["variable"] for rec in with_codes] == ["q2=1", "q2=3", "q2=4", "q2=5"]
 
 
 @pytest.mark.parametrize("command", [SMALL_INDEX, [*SMALL_MEAN, "--var", "q1"]])
