@@ -34,7 +34,7 @@ SCALE_CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FILE_NAME_RE = re.compile(r"^(?P<code>.+)\.v(?P<version>\d+)\.ya?ml$")
 
 TOP_KEYS = {"code", "version", "kind", "method", "title", "intro", "note", "areas"}
-TOP_KEYS |= {"scales", "dimensions", "sections"}
+TOP_KEYS |= {"scales", "dimensions", "sections", "headline"}
 TOP_REQUIRED = ("code", "version", "kind", "method", "title", "intro", "scales", "sections")
 SCALE_KEYS = {"kind", "options", "satisfied", "not_applicable", "max_length", "note"}
 OPTION_KEYS = {"value", "vi", "en"}
@@ -177,6 +177,9 @@ class Questionnaire:
     #: sha256 of the file bytes.
     checksum: str
     areas: tuple[Area, ...] = ()
+    #: the parts whose mean is the headline (overall) index, e.g. ("service",);
+    #: the file's ``headline`` key, else every part that has dimensions.
+    headline: tuple[str, ...] = ()
 
     @cached_property
     def has_skip_logic(self) -> bool:
@@ -461,6 +464,7 @@ class _Parser:
         areas = self.areas(raw.get("areas", []))
         scales = self.scales(raw.get("scales", {}))
         dimensions = self.dimensions(raw.get("dimensions", []))
+        headline = self.headline(raw, dimensions)
         sections = (
             self.sections(raw["sections"], scales, dimensions, areas) if "sections" in raw else []
         )
@@ -474,7 +478,30 @@ class _Parser:
             source=self.source,
             checksum=checksum,
             areas=tuple(areas.values()),
+            headline=headline,
         )
+
+    def headline(self, raw: Mapping, dimensions: dict[str, Dimension]) -> tuple[str, ...]:
+        """The parts making the headline index: the ``headline`` list, each part once and
+        with dimensions; without the key, every part that has dimensions (in their order)."""
+        present = tuple(dict.fromkeys(d.part for d in dimensions.values()))
+        if "headline" not in raw:
+            return present
+        value = raw["headline"]
+        if not isinstance(value, list) or not value:
+            self.problem("headline", f"must be a non-empty list of parts ({', '.join(PARTS)})")
+            return present
+        chosen: list[str] = []
+        for part in value:
+            if not isinstance(part, str) or part not in PARTS:
+                self.problem("headline", f"part {_shown(part)} is not one of {', '.join(PARTS)}")
+            elif part in chosen:
+                self.problem("headline", f"part {part} is given twice")
+            elif part not in present:
+                self.problem("headline", f"part {part} has no dimensions declared")
+            else:
+                chosen.append(part)
+        return tuple(chosen)
 
     def header(self, raw: Mapping) -> dict:
         code = raw.get("code")

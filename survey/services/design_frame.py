@@ -46,10 +46,15 @@ class WaveFrame:
     data: pd.DataFrame
     design: SurveyDesign
     weighted: bool
-    #: dimension code to its item columns ("in general" items left out).
+    #: dimension code to its item columns ("in general" items left out); every
+    #: dimension, whether or not its part makes the headline.
     dimensions: dict[str, list[str]]
-    #: part ("service", "policy") to its dimensions.
+    #: the headline parts (the questionnaire's ``headline``) to their dimensions:
+    #: ``overall`` is the mean of these.
     parts: dict[str, list[str]] = field(default_factory=dict)
+    #: the other parts (e.g. the desk form's four policy items) to their dimensions:
+    #: estimated and reported, outside the headline.
+    other_parts: dict[str, list[str]] = field(default_factory=dict)
 
 
 def scored_items(questionnaire: Questionnaire) -> list[Item]:
@@ -74,10 +79,12 @@ def wave_frame(wave: Wave) -> WaveFrame:
         if codes:
             dimensions[dimension.code] = codes
     parts: dict[str, list[str]] = {}
+    other_parts: dict[str, list[str]] = {}
     for dimension in questionnaire.dimensions:
         if dimension.code in dimensions:
-            parts.setdefault(dimension.part, []).append(dimension.code)
-    return WaveFrame(data, design, weighted, dimensions, parts)
+            chosen = parts if dimension.part in questionnaire.headline else other_parts
+            chosen.setdefault(dimension.part, []).append(dimension.code)
+    return WaveFrame(data, design, weighted, dimensions, parts, other_parts)
 
 
 def design_rows(wave: Wave) -> tuple[pd.DataFrame, bool]:

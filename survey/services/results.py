@@ -2,6 +2,9 @@
 
 Every index (item, dimension, part, overall) with its interval, for the
 whole wave or by domain fields, from ``survey.services.design_frame``.
+``overall`` is the mean of the questionnaire's headline parts; a part outside
+the headline (the desk form's four policy items) is reported as a part row
+after them, and each "in general" item as one row of its own.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from analysis import sipas_index
+from analysis import EstimateTable, as_table, mean, sipas_index
 from survey.errors import UserError
 from survey.models import Wave
-from survey.services.design_frame import DOMAIN_FIELDS, grouping_items, wave_frame
+from survey.services.design_frame import DOMAIN_FIELDS, WaveFrame, grouping_items, wave_frame
 from survey.services.questionnaires import questionnaire_of
 
 INTERVALS = ("wald", "wald-t", "logit", "beta")
@@ -43,7 +46,14 @@ def domain_fields(wave: Wave) -> list[str]:
 def compute(
     wave: Wave, by: Sequence[str] = (), *, interval: str = "wald", level: float = 0.95
 ) -> ResultSet:
-    """Every SIPAS index of ``wave`` with its ``level`` interval, for each domain of ``by``."""
+    """Every SIPAS index of ``wave`` with its ``level`` interval, for each domain of ``by``.
+
+    For each domain, in this order: the items, dimensions and headline parts
+    and ``overall`` (the mean of the headline parts) of ``analysis.sipas_index``;
+    the parts outside the headline (their dimensions and items are already
+    among the rows above); then the "in general" items (see
+    :func:`overall_item_tables`).
+    """
     unknown = [name for name in by if name not in domain_fields(wave)]
     if unknown:
         raise UserError(
@@ -58,13 +68,73 @@ def compute(
     if not 0 < level < 1:
         raise UserError(_l("The level must be between 0 and 1, like 0.95."))
     frame = wave_frame(wave)
+    domains = list(by) or None
     table = sipas_index(
         frame.design,
         frame.dimensions,
         parts=frame.parts or None,
         satisfied=(1,),
-        by=list(by) or None,
+        by=domains,
     )
+    rows = [table.to_records(level, interval)]
+    if frame.other_parts:
+        rows.append(_other_parts(frame, domains).to_records(level, interval))
+    questionnaire = questionnaire_of(wave.questionnaire)
+    overall_items = [item.code for item in questionnaire.items() if item.overall]
+    for item_table in overall_item_tables(frame, overall_items, domains):
+        rows.append(item_table.to_records(level, interval))
     weighting = "design" if frame.weighted else "unweighted"
-    records = [{**row, "weighting": weighting} for row in table.to_records(level, interval)]
+    records = [{**row, "weighting": weighting} for row in _domain_by_domain(rows)]
     return ResultSet(wave.code, weighting, records)
+
+
+def _other_parts(frame: WaveFrame, domains: list[str] | None) -> EstimateTable:
+    """The index of each part outside the headline: one more ``sipas_index`` over those
+    parts' dimensions, of which only the part rows are kept (its items and dimensions
+    are the same numbers as the main table's, its ``overall`` is no headline)."""
+    dimensions = {
+        code: frame.dimensions[code] for codes in frame.other_parts.values() for code in codes
+    }
+    table = sipas_index(
+        frame.design, dimensions, parts=frame.other_parts, satisfied=(1,), by=domains
+    )
+    return EstimateTable(tuple(e for e in table if e.variable in frame.other_parts))
+
+
+def overall_item_tables(
+    frame: WaveFrame, codes: list[str], domains: list[str] | None
+) -> list[EstimateTable]:
+    """The satisfied share of each "in general" (*nói chung*) item, one table each.
+
+    ``analysis.mean`` of the item's 0/1 indicator over its valid answers (not
+    applicable and blank are missing, out of the denominator), on the wave's
+    design and domains: the same number as an item row of ``sipas_index``.
+    An item nobody answered in the wave is left out (analysis refuses a
+    column without a valid value); in a domain without answers it is NaN with
+    ``n`` 0.
+
+    The items stay out of every dimension, part and ``overall``: the method's
+    default (``sipas-method.md``, "Platform defaults" and section 4) makes a
+    factor or component index the mean of its item indices, and a part the
+    mean of its factors. Its setting -- the factor's (or part's) "in general"
+    item instead -- would change this: that item's share would then *be* the
+    dimension (or part) index, and these rows would feed the chain rather
+    than stand beside it.
+    """
+    tables = []
+    for code in codes:
+        if frame.data[code].notna().any():
+            tables.append(as_table(mean(frame.design, code, by=domains, name=code)))
+    return tables
+
+
+def _domain_by_domain(tables: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows of several tables, domain by domain in the order of the first, each
+    domain's rows in the order of the tables."""
+    grouped: dict[Any, list[dict[str, Any]]] = {}
+    for rows in tables:
+        for row in rows:
+            domain = row["domain"]
+            key = None if domain is None else tuple(domain.items())
+            grouped.setdefault(key, []).append(row)
+    return [row for rows in grouped.values() for row in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import random
 import resource
@@ -26,6 +27,9 @@ from survey.questionnaire_cli import questionnaire_cli
 SHIPPED = {path.name: path for path in shipped_questionnaires()}
 HOUSEHOLD = "sipas-household-2023.v1.yaml"
 DESK = "sipas-desk.v1.yaml"
+DESK_V2 = "sipas-desk.v2.yaml"
+#: sha256 of sipas-desk.v1.yaml: the version has responses in real deployments.
+DESK_V1_SHA256 = "6550f59b61352b698ba028dc0a9ec41923463d7105710ebe0402677f1e3a9c3d"
 LIKERT = [
     (1, "Rất không hài lòng", "Very dissatisfied"),
     (2, "Không hài lòng", "Dissatisfied"),
@@ -112,7 +116,29 @@ def items_of(data: dict) -> list[dict]:
 
 
 def test_both_forms_are_shipped():
-    assert {HOUSEHOLD, DESK} <= set(SHIPPED)
+    assert {HOUSEHOLD, DESK, DESK_V2} <= set(SHIPPED)
+
+
+def test_desk_v2_is_v1_with_the_service_index_as_headline():
+    v1, v2 = load_questionnaire(SHIPPED[DESK]), load_questionnaire(SHIPPED[DESK_V2])
+    assert (v1.code, v1.version, v2.code, v2.version) == ("sipas-desk", 1, "sipas-desk", 2)
+    assert v2.headline == ("service",)
+    assert v2.sections == v1.sections and v2.dimensions == v1.dimensions
+    assert (v2.title, v2.intro, v2.method, v2.kind) == (v1.title, v1.intro, v1.method, v1.kind)
+    assert {d.part for d in v2.dimensions} == {"service", "policy"}  # policy is still asked
+    text = SHIPPED[DESK_V2].read_text(encoding="utf-8")
+    assert "headline: [service]" in text and "four optional" in text  # says why
+
+
+def test_v1_files_keep_their_meaning():
+    """Without the key, every part with dimensions makes the headline, as before."""
+    assert hashlib.sha256(SHIPPED[DESK].read_bytes()).hexdigest() == DESK_V1_SHA256, (
+        "sipas-desk.v1.yaml has responses: never edit it, change a new version instead"
+    )
+    assert load_questionnaire(SHIPPED[DESK]).headline == ("service", "policy")
+    assert load_questionnaire(SHIPPED[HOUSEHOLD]).headline == ("policy", "service")
+    for name in (DESK, HOUSEHOLD):
+        assert "headline" not in yaml.safe_load(SHIPPED[name].read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -202,6 +228,43 @@ def test_minimal_file_loads(tmp_path):
     q = load_questionnaire(write(tmp_path, BASE))
     assert [item.code for item in q.items()] == ["S-A1", "S-A0", "R-GENDER", "R-NOTE"]
     assert q.dimension_items("S-A", include_overall=True)[1].overall
+    assert q.headline == ("service",)
+
+
+def _with_policy(d):
+    d["dimensions"].append({"code": "P-A", "part": "policy", "vi": "Giải trình", "en": "Acc."})
+    items_of(d).insert(1, {"code": "P-A1", "dimension": "P-A", "vi": "Thông tin", "en": "Info"})
+
+
+@pytest.mark.parametrize(
+    ("headline", "expected"),
+    [(None, ("service", "policy")), (["service"], ("service",)), (["policy"], ("policy",))]
+    + [(["policy", "service"], ("policy", "service"))],
+)
+def test_headline_names_the_parts_of_the_overall_index(tmp_path, headline, expected):
+    data = copy.deepcopy(BASE)
+    _with_policy(data)
+    if headline is not None:
+        data = {"headline": headline, **data}
+    assert load_questionnaire(write(tmp_path, data)).headline == expected
+
+
+@pytest.mark.parametrize(
+    ("headline", "expected"),
+    [
+        (["budget"], "headline: part 'budget' is not one of service, policy"),
+        (["policy"], "headline: part policy has no dimensions declared"),
+        (["service", "service"], "headline: part service is given twice"),
+        ([], "headline: must be a non-empty list of parts (service, policy)"),
+        ("service", "headline: must be a non-empty list of parts"),
+        ([["service"]], "headline: part ['service'] is not one of service, policy"),
+    ],
+)
+def test_a_bad_headline_is_a_problem_named_with_the_file(tmp_path, headline, expected):
+    data = {**copy.deepcopy(BASE), "headline": headline}
+    path = write(tmp_path, data)
+    problems = problems_of(path)
+    assert any(p.startswith(f"{path}: ") and expected in p for p in problems), problems
 
 
 def _duplicate_code(d):
@@ -438,7 +501,7 @@ def runner():
     return app.test_cli_runner()
 
 
-@pytest.mark.parametrize("name", [HOUSEHOLD, DESK])
+@pytest.mark.parametrize("name", [HOUSEHOLD, DESK, DESK_V2])
 def test_check_prints_a_summary(runner, name):
     result = runner.invoke(args=["questionnaire", "check", str(SHIPPED[name])])
     assert result.exit_code == 0, result.output

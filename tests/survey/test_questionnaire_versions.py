@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 from survey.errors import UserError
 from survey.extensions import db
 from survey.models import QuestionnaireVersion, Response, ServicePoint, Unit, Wave
-from survey.questionnaire import shipped_questionnaires
+from survey.questionnaire import SHIPPED_DIR, shipped_questionnaires
 from survey.services import questionnaires
+
+DESK_V1, DESK_V2 = "sipas-desk.v1.yaml", "sipas-desk.v2.yaml"
 
 
 @pytest.fixture
@@ -38,18 +40,19 @@ def test_sync_loads_each_shipped_file_once(app):
 
 def test_changed_file_without_responses_updates_its_version(app, shipped_copy):
     questionnaires.sync_questionnaires()
-    desk_file = next(shipped_copy.glob("sipas-desk*.yaml"))
+    desk_file = shipped_copy / DESK_V1
     desk_file.write_text(
         desk_file.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8"
     )
     versions = questionnaires.sync_questionnaires()
-    assert count_versions() == 2
-    stored = next(v for v in versions if v.kind == "desk")
+    assert count_versions() == len(shipped_questionnaires())
+    stored = next(v for v in versions if (v.code, v.version) == ("sipas-desk", 1))
     assert stored.definition.endswith("# a comment\n")
 
 
 def test_changed_file_with_responses_is_refused(app, shipped_copy):
-    desk = next(v for v in questionnaires.sync_questionnaires() if v.kind == "desk")
+    versions = questionnaires.sync_questionnaires()
+    desk = next(v for v in versions if (v.code, v.version) == ("sipas-desk", 1))
     unit = Unit(code="01", name="Hà Nội", level="province")
     point = ServicePoint(code="HN-1", name="Một cửa", unit=unit)
     wave = Wave(code="W1", name="W1", questionnaire=desk, status="open")
@@ -65,9 +68,37 @@ def test_changed_file_with_responses_is_refused(app, shipped_copy):
     )
     db.session.commit()
     before = desk.checksum
-    desk_file = next(shipped_copy.glob("sipas-desk*.yaml"))
+    desk_file = shipped_copy / DESK_V1
     desk_file.write_text(desk_file.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     with pytest.raises(UserError, match="already has responses"):
         questionnaires.sync_questionnaires()
     db.session.rollback()
-    assert db.session.scalar(select(QuestionnaireVersion.checksum).filter_by(kind="desk")) == before
+    stored = select(QuestionnaireVersion.checksum).filter_by(code="sipas-desk", version=1)
+    assert db.session.scalar(stored) == before
+
+
+def test_a_new_version_beside_one_with_responses_is_loaded(app, shipped_copy):
+    """The way to change a version with responses: v2 is added, v1 stays as it was."""
+    (shipped_copy / DESK_V2).unlink()
+    v1 = next(v for v in questionnaires.sync_questionnaires() if v.code == "sipas-desk")
+    unit = Unit(code="01", name="Hà Nội", level="province")
+    point = ServicePoint(code="HN-1", name="Một cửa", unit=unit)
+    wave = Wave(code="W1", name="W1", questionnaire=v1, status="open")
+    db.session.add_all([unit, point, wave])
+    db.session.flush()
+    db.session.add(
+        Response(
+            uuid="5f0c1e9e-0000-4000-8000-000000000002",
+            wave_id=wave.id,
+            service_point_id=point.id,
+            channel="qr",
+        )
+    )
+    db.session.commit()
+    before = v1.checksum
+    shutil.copy(SHIPPED_DIR / DESK_V2, shipped_copy / DESK_V2)
+    versions = questionnaires.sync_questionnaires()
+    desk = {v.version: v for v in versions if v.code == "sipas-desk"}
+    assert set(desk) == {1, 2} and desk[1].checksum == before
+    assert questionnaires.questionnaire_of(desk[2]).headline == ("service",)
+    assert questionnaires.questionnaire_of(desk[1]).headline == ("service", "policy")

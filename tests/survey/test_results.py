@@ -12,14 +12,18 @@ import pytest
 from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import Answer, FrameEntry, Response, ServicePoint
+from survey.models import Answer, FrameEntry, QuestionnaireVersion, Response, ServicePoint
 from survey.services import results
+from survey.services import waves as wave_service
 from survey.services.demo import WAVE_CODE, load_demo
 from survey.services.design_frame import wave_frame
 from survey.services.waves import wave_by_code
 
 NOT_APPLICABLE = 0
 ITEM = "S-B3"  # likert5 with "not applicable" (fees)
+OVERALL_ITEMS = ("S-A0", "S-B0", "S-C0", "S-D0", "S-E0")  # the desk form's "nói chung" items
+SERVICE = ("S-A", "S-B", "S-C", "S-D", "S-E")
+POLICY = ("P-A", "P-B", "P-C", "P-D")
 
 
 @pytest.fixture
@@ -107,7 +111,8 @@ def test_the_same_numbers_as_python_m_analysis_on_the_same_rows(wave, tmp_path):
                "weight", "--strata", "stratum", "--psu", "psu", "--fpc", "fpc",
                *dimensions, *parts, "--satisfied", "1", "--by", "province"]  # fmt: skip
     cli = json.loads(subprocess.run(command, capture_output=True, check=True, text=True).stdout)
-    ours = results.compute(wave, ["province"]).records
+    extra = {*frame.other_parts, *OVERALL_ITEMS}  # rows appended after sipas_index's
+    ours = [r for r in results.compute(wave, ["province"]).records if r["variable"] not in extra]
     assert len(cli) == len(ours)
     for theirs, mine in zip(cli, ours, strict=True):
         assert theirs["variable"] == mine["variable"] and theirs["domain"] == mine["domain"]
@@ -168,3 +173,106 @@ def test_a_desk_outside_the_frame_is_named(wave, runner):
     result = runner.invoke(args=["results", "compute", "--wave", WAVE_CODE])
     assert result.exit_code == 2
     assert f"Desks {code} have responses but are not in the frame" in result.output
+
+
+# --- the headline, the parts outside it, the "in general" items ----------------
+
+
+def test_the_demo_wave_uses_the_desk_form_whose_headline_is_the_service_index(wave):
+    assert (wave.questionnaire.code, wave.questionnaire.version) == ("sipas-desk", 2)
+    frame = wave_frame(wave)
+    assert frame.parts == {"service": list(SERVICE)}
+    assert frame.other_parts == {"policy": list(POLICY)}
+    assert list(frame.dimensions) == [*SERVICE, *POLICY]
+
+
+@pytest.mark.parametrize("by", [[], ["province"]])
+def test_overall_is_the_service_index_and_policy_is_reported_beside_it(wave, by):
+    records = results.compute(wave, by).records
+    domains = list(dict.fromkeys(repr(r["domain"]) for r in records))
+    assert len(domains) == (1 if not by else len({r["domain"]["province"] for r in records}))
+    for row in records:
+        if row["variable"] != "overall":
+            continue
+        domain = row["domain"]
+        service = estimate_in(records, "service", domain)
+        assert row["estimate"] == pytest.approx(service["estimate"], rel=0, abs=1e-12)
+        assert row["se"] == pytest.approx(service["se"], rel=0, abs=1e-12)
+        assert row["n"] == service["n"]
+        dimensions = [estimate_in(records, code, domain)["estimate"] for code in SERVICE]
+        assert service["estimate"] == pytest.approx(sum(dimensions) / 5, abs=1e-12)
+        policy = estimate_in(records, "policy", domain)
+        components = [estimate_in(records, code, domain)["estimate"] for code in POLICY]
+        assert policy["estimate"] == pytest.approx(sum(components) / 4, abs=1e-12)
+        assert policy["se"] > 0 and policy["n"] > 0
+        assert row["estimate"] != pytest.approx((service["estimate"] + policy["estimate"]) / 2)
+    for variable in ("P-A1", "P-D10", *POLICY, "policy"):
+        assert sum(r["variable"] == variable for r in records) == len(domains)
+
+
+def estimate_in(records, variable: str, domain) -> dict:
+    (row,) = [r for r in records if r["variable"] == variable and r["domain"] == domain]
+    return row
+
+
+def test_overall_items_are_reported_with_their_own_n(wave):
+    records = results.compute(wave).records
+    rows = len(wave_frame(wave).data)
+    blank_or_na = 0
+    for code in OVERALL_ITEMS:
+        row = estimate_in(records, code, None)
+        share, answered = by_hand(wave, code)
+        assert row["estimate"] == pytest.approx(share, rel=1e-12)
+        assert row["n"] == answered
+        assert row["weighting"] == "design" and row["se"] > 0
+        assert row["ci_low"] < row["estimate"] < row["ci_high"]
+        blank_or_na += rows - answered
+    assert blank_or_na > 0, "the demo leaves optional items blank"
+    na = db.session.scalar(
+        select(db.func.count()).where(Answer.item_code == "S-D0", Answer.value_num == 0)
+    )
+    assert na > 0, "S-D0 offers 'not applicable' and the demo uses it"
+    assert [r["variable"] for r in records][-len(OVERALL_ITEMS) :] == list(OVERALL_ITEMS)
+    dimension = estimate_in(records, "S-A", None)
+    items = [estimate_in(records, code, None)["estimate"] for code in ("S-A1", "S-A2", "S-A3")]
+    assert dimension["estimate"] == pytest.approx(sum(items) / 3, abs=1e-12)  # S-A0 stays out
+
+
+def test_overall_items_by_domain_keep_the_domains_together(wave):
+    records = results.compute(wave, ["province"]).records
+    provinces = list(dict.fromkeys(r["domain"]["province"] for r in records))
+    seen = [r["domain"]["province"] for r in records]
+    assert seen == sorted(seen, key=provinces.index)  # one block of rows per province
+    for province in provinces:
+        block = [r["variable"] for r in records if r["domain"]["province"] == province]
+        assert block[-len(OVERALL_ITEMS) :] == list(OVERALL_ITEMS)
+        assert block.index("overall") < block.index("policy") < block.index("S-A0")
+    total = sum(estimate_in(records, "S-B0", {"province": p})["n"] for p in provinces)
+    assert total == by_hand(wave, "S-B0")[1]
+
+
+def test_an_overall_item_nobody_answered_is_left_out(wave):
+    db.session.execute(Answer.__table__.delete().where(Answer.item_code == "S-E0"))
+    db.session.commit()
+    variables = {r["variable"] for r in results.compute(wave).records}
+    assert "S-E0" not in variables and {"S-A0", "S-D0"} <= variables
+
+
+def test_a_wave_on_desk_v1_keeps_policy_in_its_headline(wave):
+    v1 = db.session.scalar(select(QuestionnaireVersion).filter_by(code="sipas-desk", version=1))
+    old = wave_service.create_wave("OLD-1", "v1", v1, wave.starts_on, wave.ends_on)
+    db.session.flush()
+    db.session.execute(Response.__table__.update().values(wave_id=old.id))
+    db.session.execute(FrameEntry.__table__.update().values(wave_id=old.id))
+    db.session.commit()
+    frame = wave_frame(old)
+    assert frame.parts == {"service": list(SERVICE), "policy": list(POLICY)}
+    assert frame.other_parts == {}
+    records = results.compute(old).records
+    overall, service, policy = (
+        estimate_in(records, v, None) for v in ("overall", "service", "policy")
+    )
+    assert overall["estimate"] == pytest.approx(
+        (service["estimate"] + policy["estimate"]) / 2, abs=1e-12
+    )
+    assert sum(r["variable"] == "policy" for r in records) == 1
