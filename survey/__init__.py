@@ -125,7 +125,7 @@ def _register_cli(app: Flask) -> None:
     from survey.auth.cli import user_cli
     from survey.cli import demo_command, qr_cli, translate_cli
     from survey.questionnaire_cli import questionnaire_cli
-    from survey.workbench.cli import results_cli
+    from survey.workbench.cli import export_cli, results_cli
     from survey.workbench.wave_cli import wave_cli
 
     app.cli.add_command(user_cli)
@@ -134,4 +134,5 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(translate_cli)
     app.cli.add_command(questionnaire_cli)
     app.cli.add_command(results_cli)
+    app.cli.add_command(export_cli)
     app.cli.add_command(wave_cli)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("workbench", __name__, url_prefix="/workbench")
 
-from survey.workbench import routes  # noqa: E402, F401
+from survey.workbench import exports, routes  # noqa: E402, F401

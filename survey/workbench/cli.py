@@ -92,3 +92,34 @@ def _cell(value: Any) -> Any:
     if isinstance(value, dict):
         return ";".join(f"{key}={item}" for key, item in value.items())
     return value
+
+
+export_cli = AppGroup("export", help="A wave's data as files for other tools.")
+
+
+@export_cli.command("responses")
+@click.option("--wave", "wave_code", required=True, help="The wave's code.")
+@click.option("--format", "fmt", metavar="csv|xlsx|sav|dta",
+              help="The file's format (default: the extension of --out).")  # fmt: skip
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def export_responses(wave_code: str, fmt: str | None, out: Path) -> None:
+    """Every valid response of WAVE, one row each: design columns and each closed item's
+    answer code (free-text and multi-select items are left out). Not applicable and blank
+    are empty cells in CSV/XLSX, user-missing (N/A) and system-missing in .sav, .a and . in
+    .dta."""
+    from survey.services import exports
+    from survey.services.waves import wave_by_code
+
+    fmt = fmt or out.suffix.lstrip(".").lower()
+    if fmt not in exports.FORMATS:
+        raise CommandError(f"Unknown format {fmt or '(none)'}: choose csv, xlsx, sav or dta.")
+    wave = wave_by_code(wave_code)
+    if wave is None:
+        raise CommandError(f"No wave has the code {wave_code}.")
+    try:
+        table = exports.response_table(wave)
+    except UserError as error:
+        with force_locale("en"):
+            raise CommandError(str(error.message)) from error
+    exports.write(table, fmt, out)
+    click.echo(f"{len(table.data)} responses of wave {wave.code} written to {out}.", err=True)
