@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from survey.auth.policy import FRAMEWORK_ENDPOINTS, landing_endpoint, rule_of
 from survey.extensions import db
-from survey.models import AuditEntry, QuestionnaireVersion, Response, ServicePoint, Unit, Wave
+from survey.models import AuditEntry, Response, ServicePoint, Unit, Wave
+from survey.services.questionnaires import sync_questionnaires
 from survey.services.service_points import create_service_point
 from survey.services.units import create_unit
 from tests.conftest import sign_in
@@ -50,15 +51,7 @@ def world(app, make_user) -> World:
     other_commune = create_unit("26734", "Phường Sài Gòn", "commune", other)
     desk = create_service_point("D-1", "Một cửa Ba Đình", commune, "commune")
     other_desk = create_service_point("D-2", "Một cửa Sài Gòn", other_commune, "commune")
-    version = QuestionnaireVersion(
-        code="sipas-desk",
-        version=1,
-        kind="desk",
-        title_vi="Phiếu",
-        title_en="Form",
-        checksum="0" * 64,
-        definition="code: x",
-    )
+    version = next(v for v in sync_questionnaires() if (v.code, v.version) == ("sipas-desk", 1))
     wave = Wave(code="W-1", name="Đợt 1", questionnaire=version, status="open")
     db.session.add(wave)
     db.session.flush()
