@@ -43,6 +43,9 @@ def default_config(app: Flask) -> dict:
         "SAMPLE_MARGIN": 0.05,
         # A desk whose base weight is this many times the median is flagged.
         "EXTREME_WEIGHT_RATIO": 5,
+        # Results from fewer valid answers, or with a wider interval, are flagged.
+        "RESULT_MIN_N": 30,
+        "RESULT_MAX_CI_WIDTH": 0.2,
         "RATELIMIT_STORAGE_URI": "memory://",
         # Reverse proxies in front of the app (nginx: 1); their X-Forwarded-For is trusted.
         "PROXY_COUNT": 0,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from analysis import EstimateTable, as_table, mean, sipas_index
@@ -22,9 +23,10 @@ from survey.services.design_frame import DOMAIN_FIELDS, WaveFrame, grouping_item
 from survey.services.questionnaires import questionnaire_of
 
 INTERVALS = ("wald", "wald-t", "logit", "beta")
-#: The keys of ``python -m analysis``, and how the weights were made.
+#: The keys of ``python -m analysis``, how the weights were made, and cautions.
 COLUMNS = (
     "variable", "domain", "estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "weighting",
+    "flags",
 )  # fmt: skip
 
 
@@ -84,8 +86,28 @@ def compute(
     for item_table in overall_item_tables(frame, overall_items, domains):
         rows.append(item_table.to_records(level, interval))
     weighting = "design" if frame.weighted else "unweighted"
-    records = [{**row, "weighting": weighting} for row in _domain_by_domain(rows)]
+    records = [
+        {**row, "weighting": weighting, "flags": flags(row)} for row in _domain_by_domain(rows)
+    ]
     return ResultSet(wave.code, weighting, records)
+
+
+def flags(row: dict[str, Any]) -> list[str]:
+    """Why an estimate deserves caution; it is flagged, never hidden.
+
+    ``small_n``: fewer than ``RESULT_MIN_N`` valid answers; ``wide_ci``: the
+    interval is wider than ``RESULT_MAX_CI_WIDTH`` (on the 0..1 scale);
+    ``no_estimate``: nothing to estimate in the domain.
+    """
+    if row["estimate"] is None:
+        return ["no_estimate"]
+    found = []
+    if row["n"] < int(current_app.config["RESULT_MIN_N"]):
+        found.append("small_n")
+    low, high = row["ci_low"], row["ci_high"]
+    if low is None or high is None or high - low > float(current_app.config["RESULT_MAX_CI_WIDTH"]):
+        found.append("wide_ci")
+    return found
 
 
 def _other_parts(frame: WaveFrame, domains: list[str] | None) -> EstimateTable:

@@ -89,6 +89,8 @@ def render(records: list[dict[str, Any]], fmt: str, columns: tuple[str, ...]) ->
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, list):
+        return ";".join(str(item) for item in value)
     if isinstance(value, dict):
         return ";".join(f"{key}={item}" for key, item in value.items())
     return value

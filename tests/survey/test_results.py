@@ -140,7 +140,7 @@ def test_cli_computes_by_a_field_as_csv(wave, runner, tmp_path):
     )
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
-    assert lines[0] == "variable,domain,estimate,se,ci_low,ci_high,df,deff,n,weighting"
+    assert lines[0] == "variable,domain,estimate,se,ci_low,ci_high,df,deff,n,weighting,flags"
     assert any(line.startswith("overall,province=") for line in lines[1:])
 
 
@@ -276,3 +276,22 @@ def test_a_wave_on_desk_v1_keeps_policy_in_its_headline(wave):
         (service["estimate"] + policy["estimate"]) / 2, abs=1e-12
     )
     assert sum(r["variable"] == "policy" for r in records) == 1
+
+
+def test_small_samples_and_wide_intervals_are_flagged_not_hidden(make_app):
+    make_app(RESULT_MIN_N=0, RESULT_MAX_CI_WIDTH=1.0)
+    load_demo(responses=300, seed=11)
+    db.session.commit()
+    wave = wave_by_code(WAVE_CODE)
+    rows = [r for r in results.compute(wave, ["desk"]).records if r["estimate"] is not None]
+    assert all(r["flags"] == [] for r in rows)
+    widths = sorted(r["ci_high"] - r["ci_low"] for r in rows)
+    sizes = sorted(r["n"] for r in rows)
+    min_n, max_width = sizes[len(sizes) // 2], widths[len(widths) // 2]
+    make_app(RESULT_MIN_N=min_n, RESULT_MAX_CI_WIDTH=max_width)
+    flagged = results.compute(wave, ["desk"]).records
+    assert len(flagged) == len(rows) + sum(r["estimate"] is None for r in flagged)  # none hidden
+    for row in (r for r in flagged if r["estimate"] is not None):
+        assert ("small_n" in row["flags"]) == (row["n"] < min_n)
+        assert ("wide_ci" in row["flags"]) == (row["ci_high"] - row["ci_low"] > max_width)
+    assert any(r["flags"] for r in flagged) and any(not r["flags"] for r in flagged)
