@@ -71,13 +71,19 @@ def compute(
         raise UserError(_l("The level must be between 0 and 1, like 0.95."))
     frame = wave_frame(wave)
     domains = list(by) or None
-    table = sipas_index(
-        frame.design,
-        frame.dimensions,
-        parts=frame.parts or None,
-        satisfied=(1,),
-        by=domains,
-    )
+    try:
+        table = sipas_index(
+            frame.design,
+            frame.dimensions,
+            parts=frame.parts or None,
+            satisfied=(1,),
+            by=domains,
+        )
+    except ValueError as error:  # analysis names what is unusable, e.g. an item nobody answered
+        raise UserError(
+            _l("The indices of wave %(code)s cannot be computed: %(reason)s", code=wave.code,
+               reason=str(error))
+        ) from error  # fmt: skip
     rows = [table.to_records(level, interval)]
     if frame.other_parts:
         rows.append(_other_parts(frame, domains).to_records(level, interval))

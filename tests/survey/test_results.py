@@ -295,3 +295,38 @@ def test_small_samples_and_wide_intervals_are_flagged_not_hidden(make_app):
         assert ("small_n" in row["flags"]) == (row["n"] < min_n)
         assert ("wide_ci" in row["flags"]) == (row["ci_high"] - row["ci_low"] > max_width)
     assert any(r["flags"] for r in flagged) and any(not r["flags"] for r in flagged)
+
+
+def test_the_results_page_shows_the_service_numbers_scoped_to_the_readers_units(
+    wave, make_user, app
+):
+    import html
+
+    from survey.models import Unit
+    from tests.conftest import sign_in
+
+    national = results.compute(wave, ["province"]).records
+    provinces = sorted({r["domain"]["province"] for r in national})
+    mine, other = provinces[0], provinces[1]
+    unit = db.session.scalar(select(Unit).where(Unit.code == mine))
+    make_user("analyst@example.vn", "analyst", units=[unit])
+    client = app.test_client()
+    sign_in(client, "analyst@example.vn")
+    page = html.unescape(client.get(f"/workbench/waves/{WAVE_CODE}/results").get_data(as_text=True))
+    overall = next(
+        r for r in national if r["variable"] == "overall" and r["domain"] == {"province": mine}
+    )
+    assert f"{100 * overall['estimate']:.1f}" in page
+    assert f"province {mine}" in page and f"province {other}" not in page
+    assert "<td>whole wave</td>" not in page
+    csv_text = client.get(
+        f"/workbench/waves/{WAVE_CODE}/results", query_string={"download": "csv"}
+    ).get_data(as_text=True)
+    assert csv_text.splitlines()[0].startswith("variable,domain,estimate")
+    assert f"province={mine}" in csv_text and f"province={other}" not in csv_text
+    assert (
+        client.get(
+            f"/workbench/waves/{WAVE_CODE}/results", query_string={"by": "colour"}
+        ).status_code
+        == 400
+    )
