@@ -54,7 +54,7 @@ from analysis._read import read_columns
 from analysis.design import LonelyPSU, SurveyDesign
 from analysis.results import COLUMNS, EstimateTable, as_table
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "render"]
 
 _STATS = ("mean", "total", "proportion", "ratio")
 _POLICIES = tuple(p.value for p in LonelyPSU)
@@ -343,20 +343,22 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, dict):
         return ";".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ";".join(str(item) for item in value)
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else ""
     return value
 
 
-def render(records: list[dict[str, Any]], fmt: str) -> str:
-    """Records as JSON (a list of objects) or CSV text."""
+def render(records: list[dict[str, Any]], fmt: str, columns: Sequence[str] = COLUMNS) -> str:
+    """Records as JSON (a list of objects) or CSV text with ``columns``."""
     if fmt == "json":
         return json.dumps(records, ensure_ascii=False, indent=1) + "\n"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     for rec in records:
-        writer.writerow([_csv_value(rec[c]) for c in COLUMNS])
+        writer.writerow([_csv_value(rec[c]) for c in columns])
     return buffer.getvalue()
 
 

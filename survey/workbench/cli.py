@@ -7,11 +7,7 @@ responses) exits with status 2 and one line.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
-from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -50,6 +46,7 @@ def compute_results(
     out: Path | None,
 ) -> None:
     """Every item, dimension, part and overall index of WAVE, by each FIELD."""
+    from analysis.cli import render
     from survey.services import results
     from survey.services.waves import wave_by_code
 
@@ -73,27 +70,6 @@ def compute_results(
                     out.write_text(text, encoding="utf-8")
     if result.weighting == "unweighted":
         click.echo(f"Wave {wave.code} has no sampling frame: the results are unweighted.", err=True)
-
-
-def render(records: list[dict[str, Any]], fmt: str, columns: tuple[str, ...]) -> str:
-    if fmt == "json":
-        return json.dumps(records, ensure_ascii=False, indent=1) + "\n"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for record in records:
-        writer.writerow([_cell(record[column]) for column in columns])
-    return buffer.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ";".join(str(item) for item in value)
-    if isinstance(value, dict):
-        return ";".join(f"{key}={item}" for key, item in value.items())
-    return value
 
 
 export_cli = AppGroup("export", help="A wave's data as files for other tools.")

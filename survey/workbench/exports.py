@@ -15,7 +15,6 @@ from flask import Response, abort, send_file, stream_with_context
 from werkzeug.http import dump_options_header
 
 from survey.auth.policy import allow, current_scope
-from survey.services import exports
 from survey.services.waves import wave_by_code
 from survey.workbench import bp
 from survey.workbench.routes import READERS
@@ -28,6 +27,8 @@ from survey.workbench.routes import READERS
 @allow(*READERS)
 def export_responses(wave_code: str, fmt: str):
     """The valid responses of the wave whose desk is in the reader's units."""
+    from survey.services import exports  # pandas and pyreadstat load on first use
+
     wave = wave_by_code(wave_code) or abort(404)
     if fmt not in exports.FORMATS:
         abort(404)
@@ -52,8 +53,10 @@ def export_responses(wave_code: str, fmt: str):
     return response
 
 
-def _written(table: exports.ResponseTable, fmt: str):
+def _written(table, fmt: str):
     """``table`` written in ``fmt`` to a temporary file: its open handle, the file unlinked."""
+    from survey.services import exports
+
     handle, path = tempfile.mkstemp(suffix=f".{fmt}", prefix="sipas-export-")
     os.close(handle)
     try:

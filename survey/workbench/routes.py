@@ -1,4 +1,8 @@
-"""Read-only counts and progress of each wave, over the reader's units."""
+"""Read-only counts and progress of each wave, over the reader's units; frames and indices.
+
+The statistics (pandas, ``analysis``) are imported by the views that use them,
+so the citizen's workers and every ``flask`` command start without them.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,9 @@ from survey.admin.routes import local_time
 from survey.auth.policy import allow, current_scope, units_under
 from survey.errors import UserError
 from survey.extensions import db
-from survey.services import frames, results
+from survey.services import frames
 from survey.services.units import unit_by_code
 from survey.services.waves import wave_by_code
-from survey.services.weights import weight_report
 from survey.workbench import bp
 
 READERS = ("analyst", "supervisor", "admin")
@@ -87,6 +90,8 @@ def frame(wave_code: str):
         (row, frames.target_sample_size(row.size, margin))
         for row in queries.frame_progress(wave, scope=scope)
     ]
+    from survey.services.weights import weight_report
+
     try:
         weights = weight_report(wave, scope)
     except UserError:
@@ -132,6 +137,8 @@ def wave_results(wave_code: str):
     A reader tied to units sees the rows of their provinces (or communes) only,
     estimated on the whole wave's design, never the wave as a whole.
     """
+    from survey.services import results
+
     wave = wave_by_code(wave_code) or abort(404)
     scope = current_scope()
     fields = results.domain_fields(wave)
@@ -184,8 +191,9 @@ def current_user_unit_ids() -> list[int]:
 
 
 def _index_csv(wave, rows):
-    from survey.workbench.cli import render
+    from analysis.cli import render
+    from survey.services.results import COLUMNS
 
-    response = current_app.response_class(render(rows, "csv", results.COLUMNS), mimetype="text/csv")
+    response = current_app.response_class(render(rows, "csv", COLUMNS), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{wave.code}-index.csv"'
     return response
