@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey.errors import UserError
+from survey.extensions import db
 from survey.models import User
 
 MIN_PASSWORD_LENGTH = 10
@@ -89,14 +90,14 @@ def password_link_token(user: User) -> str:
     return _serializer().dumps([user.id, _fingerprint(user)])
 
 
-def user_for_link(token: str, load_user) -> User | None:
+def user_for_link(token: str) -> User | None:
     """The user a still-valid ``token`` was issued for, or None."""
     hours = float(current_app.config["PASSWORD_LINK_HOURS"])
     try:
         user_id, fingerprint = _serializer().loads(token, max_age=int(hours * 3600))
     except (BadSignature, ValueError, TypeError):
         return None
-    user = load_user(user_id) if isinstance(user_id, int) else None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or not user.active or fingerprint != _fingerprint(user):
         return None
     return user

@@ -191,7 +191,7 @@ def password_link(user: User) -> str:
 
 
 def user_for_link(token: str) -> User | None:
-    return passwords.user_for_link(token, lambda user_id: db.session.get(User, user_id))
+    return passwords.user_for_link(token)
 
 
 def _codes(units: Sequence[Unit]) -> list[str]:

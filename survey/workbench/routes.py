@@ -179,15 +179,11 @@ def _scoped_domains(scope, chosen: str):
     if scope.is_national:
         return by, lambda domain: True
     tree = queries.unit_tree()
-    levels = {tree[unit_id][1] for unit_id in current_user_unit_ids()}
+    levels = {unit.level for unit in current_user.units}
     place = "province" if levels == {"province"} else "commune"
     allowed = {tree[unit_id][0] for unit_id in scope.unit_ids if tree[unit_id][1] == place}
     by = [place, *(name for name in by if name != place)]
     return by, lambda domain: bool(domain) and domain.get(place) in allowed
-
-
-def current_user_unit_ids() -> list[int]:
-    return [unit.id for unit in current_user.units]
 
 
 def _index_csv(wave, rows):
