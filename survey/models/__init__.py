@@ -3,16 +3,20 @@
 from survey.models.geo import Procedure, ServicePoint, Unit, UnitSuccession
 from survey.models.questionnaire import QuestionnaireVersion
 from survey.models.response import Answer, AuditEntry, Response
+from survey.models.results import ResultRow, ResultSet
 from survey.models.user import User
-from survey.models.wave import FrameEntry, Wave
+from survey.models.wave import CalibrationTarget, FrameEntry, Wave
 
 __all__ = [
     "Answer",
     "AuditEntry",
+    "CalibrationTarget",
     "FrameEntry",
     "Procedure",
     "QuestionnaireVersion",
     "Response",
+    "ResultRow",
+    "ResultSet",
     "ServicePoint",
     "Unit",
     "UnitSuccession",

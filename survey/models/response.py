@@ -31,6 +31,9 @@ class Response(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="valid")
     locale: Mapped[str] = mapped_column(String(8), default="vi")
+    #: Household waves: the commune or village cluster the form records, the wave's PSU.
+    #: Desk responses leave it empty (their PSU is the desk).
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     #: Paper forms: the serial printed on the form and who typed it.
     form_serial: Mapped[str | None] = mapped_column(String(64))
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -38,6 +41,7 @@ class Response(db.Model):
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"
     )
+    unit: Mapped[Unit | None] = relationship()
 
 
 class Answer(db.Model):

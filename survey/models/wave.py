@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
@@ -29,6 +29,7 @@ class Wave(db.Model):
 
     questionnaire: Mapped[QuestionnaireVersion] = relationship()
     frame: Mapped[list[FrameEntry]] = relationship(back_populates="wave")
+    targets: Mapped[list[CalibrationTarget]] = relationship(back_populates="wave")
 
 
 class FrameEntry(db.Model):
@@ -61,3 +62,24 @@ class FrameEntry(db.Model):
     wave: Mapped[Wave] = relationship(back_populates="frame")
     service_point: Mapped[ServicePoint | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
+
+
+class CalibrationTarget(db.Model):
+    """The population count of one cell of a margin, for post-stratification or raking.
+
+    A margin is a set of variables (e.g. ``procedure_group`` and ``channel``,
+    or ``gender`` and ``age``): one imported file, whose cells together cover
+    the population. Post-stratification uses one margin; raking uses several.
+    """
+
+    __table_args__ = (Index("ix_calibration_target_wave_margin", "wave_id", "margin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
+    #: The margin's variables in file order, joined by ``+``: ``province+channel``.
+    margin: Mapped[str] = mapped_column(String(200))
+    #: ``{variable: category}`` for each of the margin's variables.
+    cell: Mapped[dict] = mapped_column(JSON)
+    count: Mapped[float]
+
+    wave: Mapped[Wave] = relationship(back_populates="targets")
