@@ -31,12 +31,20 @@ COLUMNS = (
 
 
 @dataclass(frozen=True)
-class ResultSet:
-    """The rows of one computation and how the wave was weighted."""
+class Computation:
+    """The rows of one computation, how the wave was weighted, and what it read.
+
+    ``digest`` is a SHA-256 of everything the numbers depend on (the analysed
+    rows with their design columns, the options and the questionnaire's
+    structure): two computations with the same digest give the same numbers.
+    A saved result set (``survey.services.result_sets``) records it.
+    """
 
     wave: str
     weighting: str
     records: list[dict[str, Any]]
+    response_count: int
+    digest: str
 
 
 def domain_fields(wave: Wave) -> list[str]:
@@ -47,7 +55,7 @@ def domain_fields(wave: Wave) -> list[str]:
 
 def compute(
     wave: Wave, by: Sequence[str] = (), *, interval: str = "wald", level: float = 0.95
-) -> ResultSet:
+) -> Computation:
     """Every SIPAS index of ``wave`` with its ``level`` interval, for each domain of ``by``.
 
     For each domain, in this order: the items, dimensions and headline parts
@@ -95,7 +103,25 @@ def compute(
     records = [
         {**row, "weighting": weighting, "flags": flags(row)} for row in _domain_by_domain(rows)
     ]
-    return ResultSet(wave.code, weighting, records)
+    options = {"by": list(by), "interval": interval, "level": level}
+    digest = _digest(frame, options)
+    return Computation(wave.code, weighting, records, len(frame.data), digest)
+
+
+def _digest(frame: WaveFrame, options: dict[str, Any]) -> str:
+    """SHA-256 of the analysed rows (design columns, domains, item scores), the index's
+    structure and the options: what the numbers are a function of."""
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    hasher = hashlib.sha256()
+    structure = [frame.weighted, frame.dimensions, frame.parts, frame.other_parts, options]
+    hasher.update(json.dumps(structure, sort_keys=True).encode())
+    hasher.update(",".join(map(str, frame.data.columns)).encode())
+    hasher.update(pd.util.hash_pandas_object(frame.data, index=False).to_numpy().tobytes())
+    return hasher.hexdigest()
 
 
 def flags(row: dict[str, Any]) -> list[str]:
