@@ -7,13 +7,18 @@ Its numbers agree with R's ``survey`` package (see ``tests/analysis``).
 
 Typical use::
 
-    from analysis import SurveyDesign, mean, proportion
+    from analysis import SurveyDesign, mean, proportion, table
 
     design = SurveyDesign.from_frame(df, weights="w", strata="province", psu="desk")
     est = proportion(design, "q1_satisfied")          # an Estimate
     est.estimate, est.se, est.ci(method="logit")
-    table = mean(design, "age", by="province")        # an EstimateTable
-    table.to_frame(level=0.95, method="wald-t")
+    by_province = mean(design, "age", by="province")  # an EstimateTable
+    by_province.to_frame(level=0.95, method="wald-t")
+    print(design)                                     # like R's summary(design)
+
+    # A two-way table and the Rao-Scott test of association (R's svychisq)
+    crossed = table(design, "province", "q1_satisfied")   # a TwoWayTable
+    crossed.statistic, crossed.ndf, crossed.ddf, crossed.p_value
 
     # The SIPAS index: items -> dimensions -> parts -> overall, SEs by
     # linearising the whole chain, by province
@@ -51,8 +56,9 @@ if TYPE_CHECKING:
         joint_estimate,
         nonlinear_contrast,
     )
-    from analysis.design import LonelyPSU, StageInfo, SurveyDesign
-    from analysis.estimators import Domains, domains, mean, proportion, ratio, total
+    from analysis.design import LonelyPSU, SurveyDesign
+    from analysis.estimators import mean, proportion, ratio, total
+    from analysis.glm import Coefficient, GlmResult, glm
     from analysis.intervals import (
         CI_METHODS,
         ConfidenceInterval,
@@ -61,6 +67,8 @@ if TYPE_CHECKING:
         logit_interval,
         wald_interval,
     )
+    from analysis.moments import TTest, ttest, variance
+    from analysis.quantile import QuantileEstimate, QuantileTable, quantile
     from analysis.replicate import (
         ReplicateDesign,
         ReplicateType,
@@ -69,13 +77,8 @@ if TYPE_CHECKING:
     )
     from analysis.results import Estimate, EstimateTable, as_table
     from analysis.sipas import OVERALL, IndexSpec, sipas_index
-    from analysis.variance import (
-        DomainVariance,
-        domain_variances,
-        stratified_covariance,
-        taylor_covariance,
-        taylor_se,
-    )
+    from analysis.table import TwoWayTable, table
+    from analysis.variance import taylor_covariance, taylor_se
 
 # Names are imported from their module on first use (PEP 562), so that
 # ``python -m analysis`` and ``import analysis.design`` load only what they
@@ -89,15 +92,14 @@ _EXPORTS: dict[str, str] = {
     "CI_METHODS": "analysis.intervals",
     "confidence_interval": "analysis.intervals",
     "ConfidenceInterval": "analysis.intervals",
+    "Coefficient": "analysis.glm",
     "Contrast": "analysis.contrast",
     "contrast": "analysis.contrast",
     "ContrastTable": "analysis.contrast",
-    "domain_variances": "analysis.variance",
-    "Domains": "analysis.estimators",
-    "domains": "analysis.estimators",
-    "DomainVariance": "analysis.variance",
     "Estimate": "analysis.results",
     "EstimateTable": "analysis.results",
+    "glm": "analysis.glm",
+    "GlmResult": "analysis.glm",
     "group_sums": "analysis.aggregates",
     "index_from_aggregates": "analysis.aggregates",
     "IndexSpec": "analysis.sipas",
@@ -111,6 +113,9 @@ _EXPORTS: dict[str, str] = {
     "OVERALL": "analysis.sipas",
     "post_stratify": "analysis.calibration",
     "proportion": "analysis.estimators",
+    "quantile": "analysis.quantile",
+    "QuantileEstimate": "analysis.quantile",
+    "QuantileTable": "analysis.quantile",
     "rake": "analysis.calibration",
     "ratio": "analysis.estimators",
     "ratio_from_aggregates": "analysis.aggregates",
@@ -118,13 +123,16 @@ _EXPORTS: dict[str, str] = {
     "ReplicateDesign": "analysis.replicate",
     "ReplicateType": "analysis.replicate",
     "sipas_index": "analysis.sipas",
-    "StageInfo": "analysis.design",
-    "stratified_covariance": "analysis.variance",
     "SurveyDesign": "analysis.design",
+    "table": "analysis.table",
     "taylor_covariance": "analysis.variance",
     "taylor_se": "analysis.variance",
     "total": "analysis.estimators",
     "total_from_aggregates": "analysis.aggregates",
+    "ttest": "analysis.moments",
+    "TTest": "analysis.moments",
+    "TwoWayTable": "analysis.table",
+    "variance": "analysis.moments",
     "wald_interval": "analysis.intervals",
     "weight_diagnostics": "analysis.calibration",
     "WeightDiagnostics": "analysis.calibration",
@@ -133,21 +141,24 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "CI_METHODS",
     "CalibratedDesign",
+    "Coefficient",
     "ConfidenceInterval",
     "Contrast",
     "ContrastTable",
-    "DomainVariance",
-    "Domains",
     "Estimate",
     "EstimateTable",
+    "GlmResult",
     "IndexSpec",
     "JointEstimate",
     "LonelyPSU",
     "OVERALL",
+    "QuantileEstimate",
+    "QuantileTable",
     "ReplicateDesign",
     "ReplicateType",
-    "StageInfo",
     "SurveyDesign",
+    "TwoWayTable",
+    "TTest",
     "WeightDiagnostics",
     "as_replicate",
     "as_table",
@@ -155,8 +166,7 @@ __all__ = [
     "calibrate",
     "confidence_interval",
     "contrast",
-    "domain_variances",
-    "domains",
+    "glm",
     "group_sums",
     "index_from_aggregates",
     "joint_estimate",
@@ -166,16 +176,19 @@ __all__ = [
     "nonlinear_contrast",
     "post_stratify",
     "proportion",
+    "quantile",
     "rake",
     "ratio",
     "ratio_from_aggregates",
     "replicate_covariance",
     "sipas_index",
-    "stratified_covariance",
+    "table",
     "taylor_covariance",
     "taylor_se",
     "total",
     "total_from_aggregates",
+    "ttest",
+    "variance",
     "wald_interval",
     "weight_diagnostics",
 ]

@@ -1,8 +1,11 @@
 """Reading the command line's data file: only the columns a command uses.
 
+The format is chosen by the file's extension: ``.parquet`` (Parquet, which
+needs pyarrow), ``.sav`` and ``.zsav`` (SPSS) and ``.dta`` (Stata), both
+read by pyreadstat, and anything else as CSV.
+
 CSV is read by pyarrow's multi-threaded reader when pyarrow is installed,
-otherwise by pandas' C engine; Parquet needs pyarrow. Both readers give the
-same frame:
+otherwise by pandas' C engine. Both readers give the same frame:
 
 * group columns (strata, clusters, domains) as text, so that codes such as
   province "01" keep their leading zeros (pyarrow: categories in sorted
@@ -18,6 +21,19 @@ than a number, True/False or text -- is read again by pandas, whose result
 the library then checks and names in its messages (``weights: column 'w'
 holds True/False, not numbers``). Columns missing from the file are left out,
 so that the library reports them by the option that names them.
+
+SPSS and Stata files carry value labels (``1 = "Hà Nội"``). They name the
+categories of the group columns (strata, clusters, domains, a table's rows
+and columns), so that the output shows ``{"province": "Hà Nội"}`` rather
+than ``{"province": "1"}``: a labelled column's categories keep the order of
+their codes (a scale stays in order), a value without a label is shown as
+its code, and two codes with the same label are shown as ``LABEL (CODE)`` so
+that they stay apart. The analysed variables (``--var``, items, weights)
+keep their numeric codes, which the statistics need: a proportion of a
+labelled answer is reported per code. SPSS user-missing values and Stata's
+extended missing values (``.a`` ...) are missing, as empty CSV fields are;
+so is an empty text value. A group column without labels is text, as from
+CSV (codes 1, 2, 10 sort as "1", "10", "2").
 """
 
 from __future__ import annotations
@@ -30,9 +46,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["read_columns"]
+__all__ = ["labelled", "read_columns"]
 
 _TRUE = ["True", "TRUE", "true"]  # pandas' default spellings
+_LABELLED = {".sav": "SPSS", ".zsav": "SPSS", ".dta": "Stata"}
 _FALSE = ["False", "FALSE", "false"]
 
 
@@ -77,12 +94,15 @@ def read_columns(
         raise ValueError(f"--data: file '{path}' not found")
     wanted = {*labels, *numbers, *answers, *others}
     kinds = _Kinds(set(labels), set(numbers) | set(answers), set(answers))
-    if file.suffix.lower() == ".parquet":
+    suffix = file.suffix.lower()
+    if suffix == ".parquet":
         frame = _read_parquet(file, wanted, kinds)
+    elif suffix in _LABELLED:
+        frame = _read_labelled(file, wanted, kinds)
     else:
         frame = _read_csv(file, wanted, kinds, fast)
     if frame.columns.size and len(frame) == 0:
-        header = "" if file.suffix.lower() == ".parquet" else ", only a header"
+        header = ", only a header" if suffix not in {".parquet", *_LABELLED} else ""
         raise ValueError(f"--data: '{path}' has no data rows{header}")
     return frame
 
@@ -243,6 +263,77 @@ def _is_text_categories(pa: Any, kind: Any) -> bool:
 
 def _is_number(pa: Any, kind: Any) -> bool:
     return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+
+
+# ----------------------------------------------------------- SPSS, Stata
+def _read_labelled(file: Path, wanted: set[str], kinds: _Kinds) -> pd.DataFrame:
+    """An SPSS or Stata file's columns; group columns named by their value labels."""
+    kind = _LABELLED[file.suffix.lower()]
+    try:
+        import pyreadstat
+    except ImportError:
+        raise ValueError(
+            f"--data: reading {kind} files ('{file}') needs the pyreadstat package "
+            "(pip install pyreadstat), or give a CSV file"
+        ) from None
+    read = pyreadstat.read_dta if kind == "Stata" else pyreadstat.read_sav
+    try:
+        _, meta = read(str(file), metadataonly=True)
+        columns = [c for c in meta.column_names if c in wanted]
+        if not columns:
+            return pd.DataFrame()  # the library names the first missing column
+        frame, meta = read(str(file), usecols=columns)
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError) as exc:
+        raise ValueError(f"--data: cannot read '{file}' as {kind} ({_first_line(exc)})") from None
+    for name in columns:
+        values = frame[name]
+        if name in kinds.labels:
+            frame[name] = labelled(values, meta.variable_value_labels.get(name, {}))
+        elif name in kinds.numbers and values.dtype.kind in "iuf":
+            frame[name] = values.astype(np.float64)
+    return frame
+
+
+def labelled(values: pd.Series, labels: dict[Any, str]) -> pd.Series:
+    """A group column as a categorical named by its value labels (see the module's notes).
+
+    Parameters
+    ----------
+    values : Series
+        Codes (numbers or text); NaN, None and empty text are missing.
+    labels : dict
+        ``{code: label}``, possibly empty.
+
+    Returns
+    -------
+    Series
+        Categorical: with labels, categories in the order of the codes;
+        without, the codes as text in text order.
+    """
+    if not pd.api.types.is_numeric_dtype(values.dtype):
+        values = values.astype(object).where(values.notna() & (values.astype(object) != ""))
+    present = pd.unique(values.dropna())
+    numeric = pd.api.types.is_numeric_dtype(values.dtype)
+    lookup = {(float(k) if numeric else k): str(v) for k, v in labels.items()}
+    if lookup:
+        codes = sorted(present) if numeric else sorted(present, key=str)
+    else:
+        codes = sorted(present, key=_code_text)
+    names = [lookup.get(code, _code_text(code)) for code in codes]
+    repeated = {n for n in names if names.count(n) > 1}
+    names = [
+        f"{n} ({_code_text(c)})" if n in repeated else n for n, c in zip(names, codes, strict=True)
+    ]
+    position = {code: i for i, code in enumerate(codes)}
+    index = values.map(position).fillna(-1).to_numpy(dtype=np.int64)
+    return pd.Series(pd.Categorical.from_codes(index, names), index=values.index, name=values.name)
+
+
+def _code_text(code: Any) -> str:
+    """A code as text: ``1.0`` as ``1``."""
+    if isinstance(code, float | np.floating) and float(code).is_integer():
+        return str(int(code))
+    return str(code)
 
 
 def _first_line(exc: BaseException) -> str:

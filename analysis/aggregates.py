@@ -337,6 +337,7 @@ def pair_linearization(pairs: PairTotals, z: np.ndarray, design: SurveyDesign) -
         fpc=(fpc,),
         lonely_psu=design.lonely_psu,
         strata_labels=design.strata_labels,
+        sampled=(stage.n_units[group],),
     )
     values = np.vstack([z, np.zeros((missing.shape[0], z.shape[1]))])
     codes = np.concatenate([pairs.domain, np.full(missing.shape[0], -1)])

@@ -26,6 +26,8 @@ does the same for a smooth function of the estimates (delta method, R's
 ``svycontrast`` with an expression). It also accepts an
 :class:`~analysis.results.EstimateTable` (its covariance comes from
 :meth:`~analysis.results.EstimateTable.vcov`) or plain arrays.
+:func:`difference` gives the difference of two estimates from independent
+samples (two waves), whose covariance is zero.
 
 Notes
 -----
@@ -59,6 +61,7 @@ __all__ = [
     "ContrastTable",
     "JointEstimate",
     "contrast",
+    "difference",
     "joint_estimate",
     "nonlinear_contrast",
 ]
@@ -771,3 +774,74 @@ def _numeric(series: pd.Series, label: str, arg: str) -> np.ndarray:
     if bad.any():
         raise ValueError(f"{arg}: column '{label}' is not numeric (value {series[bad].iloc[0]!r})")
     return converted.to_numpy(dtype=float, na_value=np.nan)
+
+
+# ---------------------------------------------------------------- difference
+def difference(
+    a: Estimate, b: Estimate, *, df: int | None = None, name: str = "difference"
+) -> Contrast:
+    """The difference ``a - b`` of two estimates from independent samples.
+
+    Two survey waves draw their samples separately, so their estimates have
+    no covariance and the variance of the difference is the sum of the
+    variances, ``se = sqrt(se_a**2 + se_b**2)``. For two domains of one
+    design use :func:`contrast` on their joint covariance instead (they may
+    share PSUs and strata).
+
+    Parameters
+    ----------
+    a, b : Estimate
+        The two estimates, each with its own design-based standard error.
+    df : int, optional
+        Degrees of freedom of the t test (:attr:`Contrast.pvalue_t`,
+        ``ci(method="wald-t")``). By default ``a.df + b.df``: the PSUs minus
+        the strata of the two designs together, which is what R gives when
+        the two samples are stacked into one design with each sample's
+        strata kept apart (``svyby(~y, ~wave, ...)``, ``svycontrast``,
+        ``degf``): those domains share no stratum, so their covariance is
+        zero and the variance of the difference is again the sum.
+    name : str, default "difference"
+        Name of the result.
+
+    Returns
+    -------
+    Contrast
+        ``estimate = a - b``; ``statistic`` its z (or t) value; ``pvalue``
+        the two-sided normal p-value (the default test, as R's
+        ``svycontrast`` and ``confint``), ``pvalue_t`` the one on Student's
+        t with ``df``.
+
+    Raises
+    ------
+    ValueError
+        If either estimate or standard error is not a finite number.
+
+    Notes
+    -----
+    Independence holds for separately drawn samples. If the same PSUs were
+    kept in both waves on purpose (a panel of desks) and their effects
+    persist, the covariance is positive and this standard error is too
+    large: the test is conservative.
+
+    Examples
+    --------
+    >>> from analysis.results import Estimate
+    >>> a = Estimate("overall", None, 0.80, 0.03, 10, None, 300)
+    >>> b = Estimate("overall", None, 0.76, 0.04, 12, None, 250)
+    >>> d = difference(a, b)
+    >>> round(d.estimate, 10), round(d.se, 10), d.df
+    (0.04, 0.05, 22)
+    """
+    for label, e in (("a", a), ("b", b)):
+        if not isinstance(e, Estimate):
+            raise ValueError(f"{label}: expected an Estimate, got {type(e).__name__}")
+        if not (np.isfinite(e.estimate) and np.isfinite(e.se)):
+            raise ValueError(
+                f"{label}: estimate and standard error must be finite numbers "
+                f"(got {e.estimate!r} and {e.se!r})"
+            )
+    dfv = a.df + b.df if df is None else int(df)
+    joint = JointEstimate.from_arrays(
+        [a.estimate, b.estimate], np.diag([a.se**2, b.se**2]), labels=["a", "b"], df=dfv
+    )
+    return contrast(joint, [1.0, -1.0], names=[name])

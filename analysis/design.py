@@ -2,9 +2,11 @@
 
 A :class:`SurveyDesign` is built once (usually with
 :meth:`SurveyDesign.from_frame`), checked once, and never changes: a domain
-(R's ``subset`` or ``svyby``) is the same design with the estimating
-function set to zero outside the domain, and calibration makes a copy with
-new weights (:meth:`SurveyDesign.with_weights`).
+(R's ``svyby``) is the same design with the estimating function set to zero
+outside the domain, :meth:`SurveyDesign.subset` (R's ``subset``) keeps the
+domain's rows and the number of PSUs each stratum was sampled with (so the
+two give the same estimates), and calibration makes a copy with new weights
+(:meth:`SurveyDesign.with_weights`).
 
 The conventions follow R's ``survey::svydesign``:
 
@@ -21,6 +23,9 @@ The conventions follow R's ``survey::svydesign``:
 
 from __future__ import annotations
 
+import ast
+import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -39,10 +44,18 @@ from analysis._validate import (
     option,
     weight_column,
 )
+from analysis.results import _html_table, _level_text, _number, _text_grid
 
-__all__ = ["LonelyPSU", "SurveyDesign", "StageInfo"]
+__all__ = ["LonelyPSU", "SurveyDesign", "StageInfo", "expression_columns"]
 
 _STAGE_NAMES = ("PSU", "SSU", "TSU")
+#: Strata listed by ``print(design)``; the others are counted.
+_STRATA_SHOWN = 20
+_CALIBRATIONS = {
+    "PostStratification": "post-stratification",
+    "Raking": "raking",
+    "LinearCalibration": "linear calibration",
+}
 
 
 class LonelyPSU(StrEnum):
@@ -128,6 +141,13 @@ class SurveyDesign:
     names : dict, optional
         The columns the design was built from (``weights``, ``strata``,
         ``psu``, ``fpc``), for messages and reports.
+    sampled : tuple of (ndarray of float or None)
+        Per stage, shape (n,), the number of units sampled in the row's
+        stratum (stage 1) or parent cluster (later stages) in the design the
+        rows were taken from (R's ``fpc$sampsize``), when some of them have
+        no row here: :meth:`subset` sets it, so that the variance counts the
+        units left out as units with a total of zero. ``None``: counted from
+        the rows.
 
     Notes
     -----
@@ -143,6 +163,7 @@ class SurveyDesign:
     strata_labels: np.ndarray | None = None
     data: pd.DataFrame | None = field(default=None, repr=False)
     names: dict[str, Any] = field(default_factory=dict)
+    sampled: tuple[np.ndarray | None, ...] = ()
 
     def __post_init__(self) -> None:
         weights = as_1d_float(self.weights, "weights")
@@ -167,7 +188,16 @@ class SurveyDesign:
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "strata", strata)
         object.__setattr__(self, "clusters", clusters)
+        if len(self.sampled) > len(clusters):
+            raise ValueError(
+                f"sampled: {len(self.sampled)} stages given for a {len(clusters)}-stage design"
+            )
+        sampled = tuple(
+            None if s is None else as_1d_float(s, f"sampled (stage {i + 1})", n)
+            for i, s in enumerate(self.sampled)
+        )
         object.__setattr__(self, "fpc", fpc)
+        object.__setattr__(self, "sampled", sampled)
         object.__setattr__(self, "lonely_psu", LonelyPSU(self.lonely_psu))
         # Build (and so check) the stage structure now: nesting and fpc.
         _ = self.stages
@@ -327,6 +357,71 @@ class SurveyDesign:
         """Return a copy of the design with another lonely-PSU policy."""
         return replace(self, lonely_psu=_policy(lonely_psu))
 
+    def subset(self, rows: Any) -> SurveyDesign:
+        """The design restricted to some rows, for domain estimation (R ``subset``).
+
+        The rows outside are left out, but every PSU and stratum the domain
+        rows were sampled with still counts for the variance: a PSU without
+        a row in the subset is a PSU whose total is zero, as R keeps the
+        design's ``fpc$sampsize``. Estimates on the subset are those of
+        ``by=`` for the same domain (the same estimates, standard errors,
+        degrees of freedom and counts). A stratum with no row in the subset
+        leaves the design, as in R.
+
+        Parameters
+        ----------
+        rows : str or array_like of bool
+            A pandas query expression on the columns of :attr:`data`
+            (``"province == '01'"``, ``"age >= 60 and channel != 'qr'"``;
+            names with spaces in backticks), or one True/False per row.
+            A missing value (an expression on a missing value, or NA in a
+            mask) is False, as in R.
+
+        Returns
+        -------
+        SurveyDesign
+
+        Raises
+        ------
+        ValueError
+            ``subset: ...``: a column of the expression is missing, the
+            expression cannot be evaluated or is not True/False for each row,
+            the mask has the wrong length, no row is in the subset, or the
+            design is calibrated (use ``by=`` for its domains: R's subset of
+            a calibrated design keeps every row).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from analysis import SurveyDesign, mean
+        >>> df = pd.DataFrame({"w": [1.0, 2, 3, 4], "y": [1.0, 2, 3, 4], "g": list("abab")})
+        >>> d = SurveyDesign.from_frame(df, weights="w")
+        >>> round(mean(d.subset("g == 'b'"), "y").estimate, 4)
+        3.3333
+        """
+        if getattr(self, "calibration", None):
+            raise ValueError(
+                "subset: a calibrated design keeps every row in its domains; "
+                "estimate with by= instead"
+            )
+        mask = _subset_mask(self, rows)
+        if not mask.any():
+            raise ValueError(f"subset: no row is in the subset {_describe(rows)}")
+        sampled = tuple(stage.n_units[stage.groups][mask].astype(float) for stage in self.stages)
+        present, strata = np.unique(self.strata[mask], return_inverse=True)
+        labels = None if self.strata_labels is None else self.strata_labels[present]
+        data = None if self.data is None else self.data.loc[mask].reset_index(drop=True)
+        return replace(
+            self,
+            weights=self.weights[mask],
+            strata=strata.astype(np.intp),
+            clusters=tuple(c[mask] for c in self.clusters),
+            fpc=tuple(None if f is None else f[mask] for f in self.fpc),
+            strata_labels=labels,
+            data=data,
+            sampled=sampled,
+        )
+
     # ------------------------------------------------------------ properties
     @property
     def n(self) -> int:
@@ -406,6 +501,8 @@ class SurveyDesign:
                 kind = "strata" if i == 0 else f"{_stage_name(i - 1)}s"
                 raise ValueError(f"clusters not nested in {kind} at stage {i + 1}")
             n_units = np.bincount(unit_group, minlength=n_groups)
+            if i < len(self.sampled) and self.sampled[i] is not None:
+                n_units = _sampled_units(self.sampled[i], groups, n_units, i + 1)
             pop = np.full(n_groups, np.inf)
             if self.fpc[i] is not None:
                 f = self.fpc[i]
@@ -416,6 +513,126 @@ class SurveyDesign:
             groups = units
         return tuple(infos)
 
+    # -------------------------------------------------------------- printing
+    def summary(self) -> pd.DataFrame:
+        """One row per stratum, as R's ``summary(design)`` lists the stratum sizes.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``stratum``, ``rows``, ``psus`` (sampled), ``psus_with_rows``
+            (fewer than ``psus`` in a :meth:`subset`; R's ``design.PSU`` and
+            ``actual.PSU``), ``population_psus`` (from the fpc; NaN without
+            one) and ``sampling_fraction`` (``psus / population_psus``; 0
+            without fpc, as R takes it).
+        """
+        first = self.stages[0]
+        n_strata = first.n_units.shape[0]
+        labels = [_level_text(self.stratum_label(h)) for h in range(n_strata)]
+        pop = np.where(np.isinf(first.pop_units), np.nan, first.pop_units)
+        return pd.DataFrame(
+            {
+                "stratum": labels,
+                "rows": np.bincount(self.strata, minlength=n_strata),
+                "psus": first.n_units,
+                "psus_with_rows": np.bincount(first.unit_group, minlength=n_strata),
+                "population_psus": pop,
+                "sampling_fraction": np.nan_to_num(first.n_units / pop, nan=0.0),
+            }
+        )
+
+    def __repr__(self) -> str:
+        fpc = ", fpc" if any(f is not None for f in self.fpc) else ""
+        return (
+            f"<{type(self).__name__}: {self.n} rows, {_count(self.n_strata, 'stratum', 'strata')}, "
+            f"{self.n_psu} PSUs, {_count(self.n_stages, 'stage', 'stages')}{fpc}>"
+        )
+
+    def __str__(self) -> str:
+        """A summary like R's ``summary(design)``: structure, weights, fpc, PSUs per stratum."""
+        lines = self._summary_lines()
+        if self._stratified:
+            cells, more = self._strata_cells()
+            lines += ["", "PSUs per stratum", *_text_grid(cells).splitlines()]
+            if more:
+                lines.append(f"... and {more} more strata")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        out = "".join(f"<p>{html.escape(line)}</p>" for line in self._summary_lines())
+        if self._stratified:
+            cells, more = self._strata_cells()
+            out += _html_table(cells[0], cells[1:], caption="PSUs per stratum")
+            if more:
+                out += f"<p>... and {more} more strata</p>"
+        return out
+
+    @property
+    def _stratified(self) -> bool:
+        return self.n_strata > 1 or bool((self.names or {}).get("strata"))
+
+    def _summary_lines(self) -> list[str]:
+        """The lines of the summary above the table of strata."""
+        names = self.names or {}
+        psu_cols = list(names.get("psu") or ())
+        fpc_stages = [i + 1 for i, f in enumerate(self.fpc) if f is not None]
+        clustered = bool(psu_cols) or self.n_psu < self.n or self.n_stages > 1
+        kind = f"{self.n_stages}-stage cluster sampling" if clustered else "independent sampling"
+        kind = f"stratified {kind}" if self._stratified else kind
+        how = "without replacement (fpc)" if fpc_stages else "with replacement (no fpc)"
+        columns = [f"weights '{names['weights']}'"] if names.get("weights") else []
+        if names.get("strata"):
+            columns.append(f"strata '{names['strata']}'")
+        columns += [f"{_stage_name(i)} '{col}'" for i, col in enumerate(psu_cols)]
+        if names.get("fpc"):
+            columns.append("fpc " + ", ".join(f"'{col}'" for col in names["fpc"]))
+        units = ", ".join(
+            f"{stage.unit_group.shape[0]} {_stage_name(i)}s" for i, stage in enumerate(self.stages)
+        )
+        strata = _count(self.n_strata, "stratum", "strata") if self._stratified else "no strata"
+        w = self.weights
+        zero = int(np.count_nonzero(w == 0))
+        lines = [
+            f"{kind[0].upper()}{kind[1:]} design, {how}",
+            "; ".join([f"{self.n} rows", *columns]),
+            f"{strata}, {units}; design df {self.df}; lonely PSU policy: {self.lonely_psu.value}",
+            f"Weights: min {_number(w.min())}, median {_number(np.median(w))}, "
+            f"max {_number(w.max())}; sum {_number(w.sum())}"
+            + (f"; {zero} rows with weight zero" if zero else ""),
+        ]
+        if fpc_stages:
+            lines.append(f"Finite population correction at stage {_joined(fpc_stages)}")
+            if not self._stratified:
+                pop = self.stages[0].pop_units[0]
+                lines.append(
+                    f"PSUs: {self.n_psu} sampled of {_number(pop)} "
+                    f"(sampling fraction {_number(self.n_psu / pop, 4)})"
+                )
+        steps = getattr(self, "calibration", ())  # a CalibratedDesign's record
+        if steps:
+            kinds = [_CALIBRATIONS.get(type(step).__name__, "calibration") for step in steps]
+            lines.append(f"Calibrated: {_joined(dict.fromkeys(kinds))}")
+        return lines
+
+    def _strata_cells(self) -> tuple[list[list[str]], int]:
+        """Header and rows of the first strata, and how many strata are left out."""
+        frame = self.summary()
+        partial = bool((frame["psus_with_rows"] < frame["psus"]).any())  # a subset
+        header = ["stratum", "rows", "PSUs", *(["PSUs with rows"] if partial else [])]
+        header += ["population PSUs", "sampling fraction"]
+        rows = [
+            [
+                str(r.stratum),
+                str(r.rows),
+                str(r.psus),
+                *([str(r.psus_with_rows)] if partial else []),
+                _number(r.population_psus),
+                _number(r.sampling_fraction, 4),
+            ]
+            for r in frame.head(_STRATA_SHOWN).itertuples()
+        ]
+        return [header, *rows], max(len(frame) - _STRATA_SHOWN, 0)
+
 
 # ---------------------------------------------------------------- helpers
 def _policy(value: str | LonelyPSU) -> LonelyPSU:
@@ -423,6 +640,14 @@ def _policy(value: str | LonelyPSU) -> LonelyPSU:
         return value
     option(str(value), "lonely_psu", [p.value for p in LonelyPSU])
     return LonelyPSU(value)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _joined(values: Any) -> str:
+    return ", ".join(str(v) for v in values)
 
 
 def _stage_name(stage: int) -> str:
@@ -527,3 +752,129 @@ def _check_constant(
         g = int(bad[0])
         where = f"stratum '{labels[g]}'" if labels is not None else "a cluster"
         raise ValueError(f"fpc: column '{column}' varies within {where}")
+
+
+def _sampled_units(
+    sampled: np.ndarray, groups: np.ndarray, counted: np.ndarray, stage: int
+) -> np.ndarray:
+    """Units sampled per group: those given per row, never fewer than the rows hold."""
+    n_units = counted.astype(float)
+    n_units[groups] = sampled
+    if np.any(n_units[groups] != sampled):
+        raise ValueError(f"sampled (stage {stage}): varies within a stratum")
+    if np.any(n_units < counted):
+        raise ValueError(f"sampled (stage {stage}): fewer units than the rows hold")
+    return n_units.astype(np.intp)
+
+
+# ---------------------------------------------------------------- subsets
+_BACKTICKS = re.compile(r"`([^`]*)`")
+
+
+def expression_columns(expression: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns a subset expression names, and those it compares with text.
+
+    The command line reads the second kind as text (so that ``province ==
+    '01'`` keeps its leading zero) and the others with their inferred type.
+
+    Parameters
+    ----------
+    expression : str
+        A pandas query expression (names with spaces in backticks).
+
+    Returns
+    -------
+    (columns, text_columns) : tuple of tuple of str
+        In the order they appear.
+
+    Raises
+    ------
+    ValueError
+        ``subset: ...`` if the expression is not one (a syntax error, or an
+        ``@variable``, which has no value here).
+    """
+    quoted: dict[str, str] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        key = f"__column_{len(quoted)}__"
+        quoted[key] = match.group(1)
+        return key
+
+    text = _BACKTICKS.sub(placeholder, expression)
+    if "@" in text:
+        raise ValueError(
+            f"subset: {expression!r} uses an @variable; write its value in the expression"
+        )
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"subset: cannot read {expression!r} ({exc.msg})") from None
+    functions = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    columns: dict[str, None] = {}
+    text_columns: dict[str, None] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and id(node) not in functions:
+            columns[quoted.get(node.id, node.id)] = None
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(_is_text(o) for o in operands):
+                for o in operands:
+                    if isinstance(o, ast.Name):
+                        text_columns[quoted.get(o.id, o.id)] = None
+    ordered = sorted(columns, key=expression.find)
+    return tuple(ordered), tuple(c for c in ordered if c in text_columns)
+
+
+def _is_text(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        return any(_is_text(e) for e in node.elts)
+    return False
+
+
+def _describe(rows: Any) -> str:
+    return repr(rows) if isinstance(rows, str) else "(the mask is False in every row)"
+
+
+def _subset_mask(design: SurveyDesign, rows: Any) -> np.ndarray:
+    """The rows of a subset as a boolean array; missing values are False (R)."""
+    result = _evaluate(design, rows) if isinstance(rows, str) else rows
+    if isinstance(result, bool | np.bool_):
+        return np.full(design.n, bool(result))
+    values = result if isinstance(result, pd.Series) else pd.Series(np.asarray(result))
+    if values.ndim != 1 or len(values) != design.n:
+        raise ValueError(f"subset: expected {design.n} values True/False, got {len(values)}")
+    if not pd.api.types.is_bool_dtype(values.dtype) and not _bools_or_missing(values):
+        what = repr(rows) if isinstance(rows, str) else "the mask"
+        raise ValueError(f"subset: {what} is not True/False for each row")
+    return values.fillna(False).to_numpy(dtype=bool)
+
+
+def _bools_or_missing(values: pd.Series) -> bool:
+    """Whether an object column holds only True, False and missing values."""
+    if values.dtype != object:
+        return False
+    return bool(
+        values.map(lambda v: isinstance(v, bool | np.bool_) or v is None or v is pd.NA).all()
+    )
+
+
+def _evaluate(design: SurveyDesign, expression: str) -> Any:
+    if design.data is None:
+        raise ValueError(
+            "subset: an expression needs a design built with SurveyDesign.from_frame; "
+            "pass one True/False per row instead"
+        )
+    data = design.data
+    columns, _ = expression_columns(expression)
+    for col in columns:
+        if col not in data.columns:
+            raise ValueError(f"subset: column '{col}' is missing")
+    try:
+        return data.reset_index(drop=True).eval(
+            expression, engine="python", local_dict={}, global_dict={}
+        )
+    except Exception as exc:  # pandas raises many kinds; the message says which
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"subset: cannot evaluate {expression!r} ({reason})") from None

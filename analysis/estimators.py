@@ -183,6 +183,12 @@ def _values(design: SurveyDesign, y: Any, name: str | None, arg: str) -> tuple[p
             raise ValueError(f"{arg}: column '{y}' is missing")
         series = data[y].reset_index(drop=True)
         return series, name or y
+    if _is_names(y):
+        names = ", ".join(repr(v) for v in y)
+        raise ValueError(
+            f"{arg}: expected one column, got {len(y)} ({names}); estimate several "
+            "together with mean(design, [...]) or joint_estimate(design, statistic, [...])"
+        )
     if isinstance(y, pd.Series):
         series = y.reset_index(drop=True)
         label = name or (str(y.name) if y.name is not None else arg)
@@ -193,8 +199,16 @@ def _values(design: SurveyDesign, y: Any, name: str | None, arg: str) -> tuple[p
         series = pd.Series(arr)
         label = name or arg
     if len(series) != design.n:
-        raise ValueError(f"{arg}: expected {design.n} values, got {len(series)}")
+        raise ValueError(
+            f"{arg}: expected {design.n} values (one per row of the design) or a column "
+            f"name, got {len(series)} values"
+        )
     return series, label
+
+
+def _is_names(y: Any) -> bool:
+    """Whether ``y`` is a list or tuple of column names."""
+    return isinstance(y, list | tuple) and len(y) > 0 and all(isinstance(v, str) for v in y)
 
 
 def _numeric(series: pd.Series, label: str, arg: str) -> np.ndarray:
@@ -466,11 +480,17 @@ def mean(
     Returns
     -------
     Estimate or EstimateTable
-        An :class:`Estimate` without ``by``, an :class:`EstimateTable` with
-        one row per domain otherwise.
+        An :class:`Estimate` for one variable without ``by``; otherwise an
+        :class:`EstimateTable` with one row per domain and variable.
 
     Notes
     -----
+    Several variables (``y=["a1", "a2"]``) are estimated together, as R's
+    ``svymean(~a1 + a2, design, na.rm=TRUE)``: over the rows that have all
+    of them (complete cases), and the table's ``vcov()`` gives their
+    covariance. Estimate each in its own call to use each variable's own
+    answers.
+
     ``deff`` is R's ``deff=TRUE``: the variance over
     ``s^2 (N - n) / (N n)`` where ``s^2`` is the weighted variance with
     divisor ``n - 1``, ``N`` the sum of weights and ``n`` the rows with
@@ -487,11 +507,31 @@ def mean(
     """
     if isinstance(design, ReplicateDesign):
         return _on_replicates(design, "mean", y, by)
+    if _is_names(y):
+        return _means_of_several(design, list(y), by, na_rm, name)
     series, label = _values(design, y, name, "y")
     values = _variable(design, series, label, "y")
     ctx = _Context.build(design, by, ~np.isnan(values))
     est, var, deff, z = _mean_of_columns(ctx, values[:, None], "mean")
     return _finish(ctx, "mean", [label], est, var, deff, z, na_rm, by is None)
+
+
+def _means_of_several(
+    design: SurveyDesign, columns: list[str], by: ByArg, na_rm: bool, name: str | None
+) -> EstimateTable:
+    """Means of several columns over their complete cases (R ``svymean(~a + b, na.rm=TRUE)``)."""
+    if name is not None:
+        raise ValueError("name: only for one variable; several are named by their columns")
+    values = np.column_stack(
+        [_variable(design, *_values(design, col, None, "y"), "y") for col in columns]
+    )
+    complete = ~np.isnan(values).any(axis=1)
+    if not complete.any():
+        names = ", ".join(f"'{col}'" for col in columns)
+        raise ValueError(f"y: no row has a value of every one of the columns {names}")
+    ctx = _Context.build(design, by, complete)
+    est, var, deff, z = _mean_of_columns(ctx, values, "mean")
+    return _finish(ctx, "mean", columns, est, var, deff, z, na_rm, single=False)  # type: ignore[return-value]
 
 
 def total(

@@ -590,7 +590,8 @@ def as_replicate(
         raise ValueError("type: JKn needs strata; use JK1 or bootstrap for an unstratified design")
     stage = design.stages[0]
     psu_stratum = stage.unit_group
-    n_h = stage.n_units.astype(float)
+    # PSUs with rows: a subset's design counts its absent PSUs, R's as.svrepdesign does not
+    n_h = np.bincount(psu_stratum, minlength=stage.n_units.shape[0]).astype(float)
     pop_h = stage.pop_units if (fpc and design.fpc[0] is not None) else np.full(n_h.shape, np.inf)
     if kind == "JK1":
         factors, scale, rscales = _jk1(n_h[0], pop_h[0])

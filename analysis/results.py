@@ -9,6 +9,8 @@ domain) that can also give the covariance matrix of its estimates (as R's
 
 from __future__ import annotations
 
+import html
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -120,6 +122,13 @@ class Estimate:
         }
         return {k: _clean(v) for k, v in row.items()}
 
+    def __str__(self) -> str:
+        """The estimate as a one-row table, with its 95% Wald interval."""
+        return _estimates_text((self,))
+
+    def _repr_html_(self) -> str:
+        return _estimates_html((self,))
+
 
 @dataclass(frozen=True)
 class _Linearization:
@@ -197,6 +206,16 @@ class EstimateTable(Sequence[Estimate]):
         """The table as a list of JSON-ready dicts (see :meth:`Estimate.to_dict`)."""
         return [e.to_dict(level, method) for e in self.estimates]
 
+    def __str__(self) -> str:
+        """The estimates as a text table, one row each, with 95% Wald intervals."""
+        return _estimates_text(self.estimates)
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+    def _repr_html_(self) -> str:
+        return _estimates_html(self.estimates)
+
     def vcov(self) -> np.ndarray:
         """Covariance matrix of the estimates (R ``vcov(svyby(..., covmat=TRUE))``).
 
@@ -214,16 +233,63 @@ class EstimateTable(Sequence[Estimate]):
         """
         if self._linear is None:
             raise ValueError("this table carries no estimating functions")
-        from analysis.variance import taylor_covariance
-
         lin = self._linear
         z = lin.z[:, lin.column]
         inside = (lin.domain[None, :] < 0) | (lin.codes[:, None] == lin.domain[None, :])
-        z = np.where(inside, z, 0.0)
-        design = lin.design
-        if hasattr(design, "adjust_scores") and hasattr(design, "uncalibrated_view"):
-            return taylor_covariance(design.uncalibrated_view(), design.adjust_scores(z))
-        return taylor_covariance(design, z)
+        return _design_covariance(lin.design, np.where(inside, z, 0.0))
+
+    def combination_vcov(self, coefficients: Any) -> np.ndarray:
+        """Covariance ``C V C'`` of linear combinations ``C theta`` of the estimates.
+
+        The same numbers as ``C @ self.vcov() @ C.T`` (and as the covariance of
+        :func:`analysis.contrast.contrast`), computed from the estimating
+        functions of the combinations, without forming ``V``: the time and
+        memory grow with the rows times the combinations, not with the
+        square of the estimates, so a table of every desk of a national wave
+        can be combined (for instance into the unweighted mean of its desks).
+
+        Parameters
+        ----------
+        coefficients : array_like, shape (m,) or (r, m)
+            One row of coefficients per combination, one per estimate.
+
+        Returns
+        -------
+        ndarray, shape (r, r)
+
+        Raises
+        ------
+        ValueError
+            If the table was not made by an estimator of this package, or the
+            coefficients do not have one column per estimate.
+        """
+        if self._linear is None:
+            raise ValueError("this table carries no estimating functions")
+        c = np.atleast_2d(np.asarray(coefficients, dtype=float))
+        if c.ndim != 2 or c.shape[1] != len(self):
+            raise ValueError(f"coefficients: expected {len(self)} columns, got shape {c.shape}")
+        lin = self._linear
+        used = np.flatnonzero(np.any(c != 0.0, axis=0))
+        n_domains = int(max(lin.codes.max(initial=-1), lin.domain.max(initial=-1))) + 1
+        z = np.zeros((lin.z.shape[0], c.shape[0]))
+        for column in np.unique(lin.column[used]):
+            estimates = used[lin.column[used] == column]
+            # the coefficient of each domain's estimate; the last row (code -1) stays 0
+            per_domain = np.zeros((n_domains + 1, c.shape[0]))
+            inside = estimates[lin.domain[estimates] >= 0]
+            np.add.at(per_domain, lin.domain[inside], c[:, inside].T)
+            everywhere = c[:, estimates[lin.domain[estimates] < 0]].sum(axis=1)
+            z += lin.z[:, [column]] * (per_domain[lin.codes] + everywhere[None, :])
+        return _design_covariance(lin.design, z)
+
+
+def _design_covariance(design: Any, z: np.ndarray) -> np.ndarray:
+    """Taylor covariance of the totals of ``z`` on ``design``, calibrated where it is."""
+    from analysis.variance import taylor_covariance
+
+    if hasattr(design, "adjust_scores") and hasattr(design, "uncalibrated_view"):
+        return taylor_covariance(design.uncalibrated_view(), design.adjust_scores(z))
+    return taylor_covariance(design, z)
 
 
 def as_table(result: Estimate | EstimateTable) -> EstimateTable:
@@ -239,3 +305,122 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+# ------------------------------------------------------------------ printing
+#: Longest table printed in full; longer ones show their first and last rows.
+_MAX_PRINTED = 40
+_HEAD, _TAIL = 20, 10
+
+
+def _estimates_text(estimates: Sequence[Estimate]) -> str:
+    title, header, rows = _estimate_rows(estimates)
+    shown, skipped = _shown_rows(rows)
+    lines = _text_grid([header, *shown], left=len(header) - 7).splitlines()
+    if skipped:
+        lines.insert(1 + _HEAD, f"... {skipped} more rows ...")
+    return "\n".join([title, *lines])
+
+
+def _estimates_html(estimates: Sequence[Estimate]) -> str:
+    title, header, rows = _estimate_rows(estimates)
+    shown, skipped = _shown_rows(rows)
+    if skipped:
+        gap = [f"... {skipped} more rows ..."] + [""] * (len(header) - 1)
+        shown = [*shown[:_HEAD], gap, *shown[_HEAD:]]
+    return _html_table(header, shown, caption=title, left=len(header) - 7)
+
+
+def _estimate_rows(
+    estimates: Sequence[Estimate],
+) -> tuple[str, list[str], list[list[str]]]:
+    """Title, header and text cells of estimates: domain columns, variable, numbers."""
+    statistics = ", ".join(dict.fromkeys(e.statistic for e in estimates)) or "estimates"
+    title = f"{statistics} (95% interval: estimate ± 1.96 SE, as R's confint)"
+    by = list(dict.fromkeys(k for e in estimates for k in (e.domain or {})))
+    header = [*by, "variable", "estimate", "SE", "ci_low", "ci_high", "df", "deff", "n"]
+    rows = []
+    for e in estimates:
+        ci = e.ci()
+        domain = e.domain or {}
+        rows.append(
+            [
+                *(_level_text(domain[k]) if k in domain else "" for k in by),
+                e.variable,
+                _number(e.estimate),
+                _number(e.se),
+                _number(ci.low),
+                _number(ci.high),
+                str(e.df),
+                "NA" if e.deff is None else _number(e.deff, 3),
+                str(e.n),
+            ]
+        )
+    return title, header, rows
+
+
+def _shown_rows(rows: list[list[str]]) -> tuple[list[list[str]], int]:
+    """The rows to print, and how many are left out of the middle."""
+    if len(rows) <= _MAX_PRINTED:
+        return rows, 0
+    return [*rows[:_HEAD], *rows[-_TAIL:]], len(rows) - _HEAD - _TAIL
+
+
+def _number(value: Any, digits: int = 6) -> str:
+    """A number with ``digits`` significant digits (large ones whole); NA where missing."""
+    if value is None:
+        return "NA"
+    value = float(value)
+    if math.isnan(value):
+        return "NA"
+    if 10**digits <= abs(value) < 1e15:
+        return f"{value:.0f}"  # a total: 3687178, not 3.68718e+06
+    return f"{value:.{digits}g}"
+
+
+def _level_text(value: Any) -> str:
+    """A category as text: ``1.0`` as ``1``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _text_grid(rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
+    """Cells as aligned text: the first ``left`` columns left-aligned, the others right."""
+    widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.ljust(width) if j < left else cell.rjust(width)
+            for j, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _html_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    caption: str | None = None,
+    left: int = 1,
+) -> str:
+    """Cells as an HTML table for notebooks: escaped, no style attribute (notebooks align).
+
+    The first ``left`` columns (labels) are header cells of their row.
+    """
+
+    def cell(tag: str, text: str) -> str:
+        return f"<{tag}>{html.escape(text)}</{tag}>"
+
+    parts = ["<table>"]
+    if caption:
+        parts.append(cell("caption", caption))
+    parts.append("<thead><tr>" + "".join(cell("th", h) for h in header) + "</tr></thead><tbody>")
+    for row in rows:
+        cells = [cell("th" if j < left else "td", c) for j, c in enumerate(row)]
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)

@@ -428,6 +428,9 @@ class DomainVariance:
         mean[~centre] = 0.0
         dev = totals - mean[stage.unit_group]
         ss = np.bincount(cell, weights=(dev * dev).ravel(), minlength=size).reshape(n_g, -1)
+        # units sampled but without a row (a subset's): total 0, deviation -mean
+        absent = n_units - np.bincount(stage.unit_group, minlength=n_g)
+        ss += absent[:, None] * mean * mean
         g_group, g_domain = np.nonzero(present)
         return g_group, g_domain, ss[g_group, g_domain]
 

@@ -14,7 +14,6 @@ import pytest
 from analysis import (
     CI_METHODS,
     ConfidenceInterval,
-    DomainVariance,
     Estimate,
     EstimateTable,
     LonelyPSU,
@@ -22,15 +21,15 @@ from analysis import (
     as_table,
     beta_interval,
     confidence_interval,
-    domains,
     logit_interval,
     mean,
     proportion,
     ratio,
-    stratified_covariance,
     taylor_covariance,
     total,
 )
+from analysis.estimators import domains
+from analysis.variance import DomainVariance, stratified_covariance
 
 
 def frame(**columns) -> pd.DataFrame:
