@@ -6,17 +6,22 @@ becomes an indicator of satisfaction by its own scale's ``satisfied`` set
 (1 satisfied, 0 not), and "not applicable" and blanks become missing, so
 they are out of every denominator.
 
-The design follows the wave's sampling frame (desk waves; the PSU is the
-desk):
+The design follows the wave's sampling frame. The PSU is the desk in a desk
+wave, and in a household wave the commune or village cluster each response
+records (``Response.unit_id``), whose commune and province are then the
+response's:
 
-* strata are the frame's strata, the PSU is the desk, and the first-stage
-  fpc is ``stratum_psus`` (the desks of the stratum in the population);
+* strata are the frame's strata, and the first-stage fpc is
+  ``stratum_psus`` (the PSUs of the stratum in the population);
 * the base weight of a valid response is
-  ``(stratum_psus / desks of the stratum with a valid response)
-  x (the desk's transactions / its valid responses)``.
+  ``(stratum_psus / PSUs of the stratum with a valid response)
+  x (the PSU's size / its valid responses)``, the size being a desk's
+  transactions or a cluster's households.
 
-A wave without a frame is analysed with province strata, desk PSUs and
-weight 1, and every result says "unweighted".
+A wave without a frame is analysed with province strata, desk or cluster PSUs
+and weight 1, and every result says "unweighted". Calibration to the wave's
+targets (``weighting`` "post-stratify" or "rake") starts from these weights:
+see ``survey.services.targets``.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ from survey.services.questionnaires import questionnaire_of
 
 #: The columns besides the items, in this order.
 DESIGN_COLUMNS = ("response_id", "stratum", "psu", "fpc", "weight")
-DOMAIN_FIELDS = ("province", "commune", "desk", "procedure", "channel")
+#: What results can be broken down by, besides the grouping items: ``procedure_group`` is
+#: the procedure's field (lĩnh vực).
+DOMAIN_FIELDS = ("province", "commune", "desk", "procedure", "procedure_group", "channel")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,12 @@ class WaveFrame:
     #: the other parts (e.g. the desk form's four policy items) to their dimensions:
     #: estimated and reported, outside the headline.
     other_parts: dict[str, list[str]] = field(default_factory=dict)
+    #: How the weights were made: ``design`` (the frame's), ``unweighted`` (no frame),
+    #: ``post-stratify`` or ``rake`` (calibrated to the wave's targets).
+    weighting: str = "design"
+    #: The targets calibrated to, ``(margin, ((variable, category), ...), count)`` sorted;
+    #: empty without calibration.
+    targets: tuple[tuple[str, tuple[tuple[str, str], ...], float], ...] = ()
 
 
 def scored_items(questionnaire: Questionnaire) -> list[Item]:
@@ -62,17 +75,24 @@ def scored_items(questionnaire: Questionnaire) -> list[Item]:
     return [item for item in questionnaire.items() if item.scale.satisfied]
 
 
-def wave_frame(wave: Wave) -> WaveFrame:
-    """The design frame of ``wave``; UserError if it has no valid response."""
+def wave_frame(wave: Wave, weighting: str = "design") -> WaveFrame:
+    """The design frame of ``wave``, its weights made by ``weighting``: the frame's
+    (``design``), or calibrated to the wave's targets (``post-stratify``, ``rake``).
+    UserError if it has no valid response, or its targets do not fit its responses."""
     questionnaire = questionnaire_of(wave.questionnaire)
     rows, weighted = design_rows(wave)
     ids = rows["response_id"]
     scores = _indicators(wave, scored_items(questionnaire), ids)
-    groups = _answer_groups(wave, questionnaire, ids)
+    groups = answer_groups(wave, questionnaire, ids)
     data = pd.concat([rows, groups, scores], axis=1)
-    design = SurveyDesign.from_frame(
-        data, weights="weight", strata="stratum", psu="psu", fpc="fpc" if weighted else None
-    )
+    design = survey_design(data, weighted)
+    used, targets = ("design" if weighted else "unweighted"), ()
+    if weighting != "design":
+        # survey.services.targets reads this module's rows, so it is imported here.
+        from survey.services.targets import calibrate
+
+        calibration = calibrate(wave, design, data, weighting)
+        design, targets, used = calibration.design, calibration.targets, weighting
     dimensions: dict[str, list[str]] = {}
     for dimension in questionnaire.dimensions:
         codes = [item.code for item in questionnaire.dimension_items(dimension.code)]
@@ -84,22 +104,76 @@ def wave_frame(wave: Wave) -> WaveFrame:
         if dimension.code in dimensions:
             chosen = parts if dimension.part in questionnaire.headline else other_parts
             chosen.setdefault(dimension.part, []).append(dimension.code)
-    return WaveFrame(data, design, weighted, dimensions, parts, other_parts)
+    return WaveFrame(
+        data, design, weighted, dimensions, parts, other_parts, weighting=used, targets=targets
+    )
+
+
+def survey_design(data: pd.DataFrame, weighted: bool) -> SurveyDesign:
+    """The design of :func:`design_rows`' columns (fpc only with a frame)."""
+    return SurveyDesign.from_frame(
+        data, weights="weight", strata="stratum", psu="psu", fpc="fpc" if weighted else None
+    )
 
 
 def design_rows(wave: Wave) -> tuple[pd.DataFrame, bool]:
-    """One row per valid response: design columns, domain fields and the desk's ``unit_id``
-    (for scoping to a reader's units); and whether the weights come from a frame."""
-    rows = pd.DataFrame(
-        queries.valid_responses(wave),
-        columns=["response_id", "desk_id", "desk", "unit_id", "procedure", "channel"],
-    )
+    """One row per valid response: design columns, domain fields and ``unit_id`` (the
+    desk's unit, or a household response's cluster: for scoping to a reader's units);
+    and whether the weights come from a frame."""
+    rows = response_domains(wave)
     if rows.empty:
         raise UserError(_l("Wave %(code)s has no valid responses.", code=wave.code))
-    rows = rows.join(_places(rows["unit_id"]))
     design_columns, weighted = _design_columns(wave, rows)
     keep = [*DOMAIN_FIELDS, "unit_id"]
     return pd.concat([design_columns, rows[keep]], axis=1), weighted
+
+
+def is_household(wave: Wave) -> bool:
+    return wave.questionnaire.kind == "household"
+
+
+def response_domains(wave: Wave) -> pd.DataFrame:
+    """One row per valid response (none: empty): ``response_id``, the PSU (``psu_id``,
+    ``psu``), ``unit_id`` and the :data:`DOMAIN_FIELDS`.
+
+    In a desk wave the PSU is the desk and ``unit_id`` the desk's unit; in a
+    household wave both are the cluster the response records, and a valid
+    response without one is refused (UserError giving how many).
+    """
+    rows = pd.DataFrame(
+        queries.valid_responses(wave),
+        columns=["response_id", "desk_id", "desk", "desk_unit_id", "procedure", "channel",
+                 "procedure_group", "cluster_id"],
+    )  # fmt: skip
+    if is_household(wave):
+        missing = int(rows["cluster_id"].isna().sum())
+        if missing:
+            raise UserError(
+                _l(
+                    "%(count)d valid responses of household wave %(wave)s record no commune "
+                    "or village cluster; enter it on each form first.",
+                    count=missing,
+                    wave=wave.code,
+                )
+            )
+        rows["unit_id"] = rows["cluster_id"].astype("int64")
+        rows["psu_id"] = rows["unit_id"]
+        tree = queries.unit_tree()
+        rows["psu"] = [tree[unit_id][0] for unit_id in rows["unit_id"]]
+    else:
+        rows["unit_id"] = rows["desk_unit_id"]
+        rows["psu_id"] = rows["desk_id"]
+        rows["psu"] = rows["desk"]
+    rows = rows.join(_places(rows["unit_id"]))
+    return rows[["response_id", "psu_id", "psu", "unit_id", *DOMAIN_FIELDS]]
+
+
+def domain_table(wave: Wave) -> pd.DataFrame:
+    """:func:`response_domains` with one column per grouping item: every field a
+    wave's results (and its calibration targets) can be broken down by."""
+    rows = response_domains(wave).reset_index(drop=True)
+    questionnaire = questionnaire_of(wave.questionnaire)
+    return pd.concat([rows, answer_groups(wave, questionnaire, rows["response_id"])], axis=1)
 
 
 def answer_codes(wave: Wave, items: list[Item], response_ids: pd.Series) -> pd.DataFrame:
@@ -123,7 +197,9 @@ def _wide(wave: Wave, codes: list[str], response_ids: pd.Series) -> pd.DataFrame
 
 
 def _places(unit_ids: pd.Series) -> pd.DataFrame:
-    """The commune and province code of each desk's unit."""
+    """The commune and province code of each unit (a desk's, or a household cluster):
+    the unit itself or the nearest above it of that level; no commune above a district or
+    province ("")."""
     tree = queries.unit_tree()
 
     def place(unit_id: int) -> tuple[str, str]:
@@ -131,6 +207,8 @@ def _places(unit_ids: pd.Series) -> pd.DataFrame:
         commune = code if level == "commune" else ""
         while level != "province" and parent is not None:
             code, level, parent = tree[parent]
+            if level == "commune" and not commune:
+                commune = code
         return commune, code
 
     found = {unit_id: place(unit_id) for unit_id in unit_ids.unique()}
@@ -158,7 +236,7 @@ def grouping_items(questionnaire: Questionnaire) -> list[Item]:
     ]
 
 
-def _answer_groups(
+def answer_groups(
     wave: Wave, questionnaire: Questionnaire, response_ids: pd.Series
 ) -> pd.DataFrame:
     """One text column per grouping item: the answer's value, "" where none was given."""
@@ -173,30 +251,45 @@ def _group_label(value: float) -> str:
 
 
 def _design_columns(wave: Wave, rows: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """Stratum, PSU, fpc and base weight of each row, and whether they come from a frame."""
-    entries = {entry.service_point_id: entry for entry in queries.frame_entries(wave)}
-    columns = pd.DataFrame({"response_id": rows["response_id"], "psu": rows["desk"]})
+    """Stratum, PSU, fpc and base weight of each row, and whether they come from a frame.
+
+    A desk wave's frame entries are matched by desk, a household wave's by unit.
+    """
+    household = is_household(wave)
+    entries = {
+        (entry.unit_id if household else entry.service_point_id): entry
+        for entry in queries.frame_entries(wave)
+    }
+    columns = pd.DataFrame({"response_id": rows["response_id"], "psu": rows["psu"]})
     if not entries:
         columns["stratum"] = rows["province"]
         columns["fpc"] = np.nan
         columns["weight"] = 1.0
         return columns[list(DESIGN_COLUMNS)], False
-    outside = sorted(set(rows.loc[~rows["desk_id"].isin(entries), "desk"]))
+    outside = ", ".join(sorted(set(rows.loc[~rows["psu_id"].isin(entries), "psu"])))
+    if outside and household:
+        raise UserError(
+            _l(
+                "Clusters %(codes)s have responses but are not in the frame of wave %(wave)s.",
+                codes=outside,
+                wave=wave.code,
+            )
+        )
     if outside:
         raise UserError(
             _l(
                 "Desks %(codes)s have responses but are not in the frame of wave %(wave)s.",
-                codes=", ".join(outside),
+                codes=outside,
                 wave=wave.code,
             )
         )
-    frame = [entries[desk_id] for desk_id in rows["desk_id"]]
+    frame = [entries[psu_id] for psu_id in rows["psu_id"]]
     columns["stratum"] = [entry.stratum for entry in frame]
     columns["fpc"] = [float(entry.stratum_desks or np.nan) for entry in frame]
     size = np.array([float(entry.transactions or np.nan) for entry in frame])
     if np.isnan(columns["fpc"]).any() or np.isnan(size).any():
         raise UserError(
-            _l("The frame of wave %(wave)s lacks a stratum count or a desk size.", wave=wave.code)
+            _l("The frame of wave %(wave)s lacks a stratum count or a PSU size.", wave=wave.code)
         )
     per_desk = columns.groupby("psu")["psu"].transform("size").to_numpy(float)
     desks_answering = columns.groupby("stratum")["psu"].transform("nunique").to_numpy(float)
