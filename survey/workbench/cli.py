@@ -1,12 +1,17 @@
-"""``flask --app survey results compute``: a wave's SIPAS indices from the command line.
+"""``flask --app survey results compute|show|recompute``: a wave's SIPAS indices from the
+command line.
 
-The result (JSON or CSV) goes to standard output or ``--out``; progress goes
-to standard error. A mistake (an unknown wave or field, a wave without valid
-responses) exits with status 2 and one line.
+``compute`` writes the result (JSON or CSV) to standard output or ``--out``
+and saves it as a numbered result set ("Result set N saved" on standard
+error); ``show N`` prints a saved set's rows, ``recompute N`` computes it
+again and exits 0 ("identical") or 1 naming the differences. Progress goes
+to standard error. A mistake (an unknown wave, field or set, a wave without
+valid responses) exits with status 2 and one line.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -26,7 +31,13 @@ class CommandError(click.ClickException):
 @click.option("--wave", "wave_code", required=True, help="The wave's code.")
 @click.option("--by", "by", multiple=True, metavar="FIELD", help="province, commune, desk, "
               "procedure, channel or an item code (repeat for a cross).")  # fmt: skip
-@click.option("--weighting", type=click.Choice(["design"]), default="design", show_default=True)
+@click.option(
+    "--weighting",
+    type=click.Choice(["design", "post-stratify", "rake"]),
+    default="design",
+    show_default=True,
+    help="The frame's weights, or calibrated to the wave's targets (one margin, or all).",
+)
 @click.option(
     "--interval",
     type=click.Choice(["wald", "wald-t", "logit", "beta"]),
@@ -58,7 +69,9 @@ def compute_results(
         for step in bar:
             if step == steps[0]:
                 try:
-                    result = results.compute(wave, by, interval=interval, level=level)
+                    result = results.compute(
+                        wave, by, weighting=weighting, interval=interval, level=level
+                    )
                 except UserError as error:
                     with force_locale("en"):
                         raise CommandError(str(error.message)) from error
@@ -68,8 +81,76 @@ def compute_results(
                     click.echo(text, nl=False)
                 else:
                     out.write_text(text, encoding="utf-8")
+    _save(wave, result, by=by, weighting=weighting, interval=interval, level=level)
     if result.weighting == "unweighted":
         click.echo(f"Wave {wave.code} has no sampling frame: the results are unweighted.", err=True)
+
+
+def _save(wave, computation, **options) -> None:
+    """Save the computation as a result set (with the whole wave's and official-style rows)."""
+    from survey.extensions import db
+    from survey.services import result_sets
+
+    try:
+        saved = result_sets.save(wave, computation, user=None, **options)
+    except UserError as error:
+        db.session.rollback()
+        with force_locale("en"):
+            raise CommandError(str(error.message)) from error
+    db.session.commit()
+    click.echo(f"Result set {saved.id} saved (digest {saved.input_hash}).", err=True)
+
+
+@results_cli.command("show")
+@click.argument("number", type=int)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+def show_result_set(number: int, fmt: str) -> None:
+    """The rows of result set NUMBER (whole wave, breakdown, official-style means) on
+    standard output; its provenance on standard error."""
+    from survey.services import result_sets
+
+    result_set = _result_set(number)
+    records = result_sets.export_records(result_set.wave, result_sets.rows(result_set))
+    if fmt == "csv":
+        click.echo(result_sets.index_csv(records), nl=False)
+    else:
+        click.echo(json.dumps(records, ensure_ascii=False, indent=1))
+    for key, value in result_sets.provenance(result_set).items():
+        click.echo(f"{key}: {'' if value is None else value}", err=True)
+
+
+@results_cli.command("recompute")
+@click.argument("number", type=int)
+def recompute_result_set(number: int) -> None:
+    """Compute result set NUMBER again with its options and compare: exit 0 and "identical"
+    when the digest and every number are the same, exit 1 naming the differences."""
+    from survey.extensions import db
+    from survey.services import result_sets
+
+    result_set = _result_set(number)
+    try:
+        _computation, differences = result_sets.recompute(result_set)
+    except UserError as error:
+        with force_locale("en"):
+            raise CommandError(str(error.message)) from error
+    finally:
+        db.session.rollback()
+    if not differences:
+        click.echo(f"Result set {number}: identical (digest {result_set.input_hash}).")
+        return
+    click.echo(f"Result set {number}: {len(differences)} differences.")
+    for difference in differences:
+        click.echo(str(difference))
+    click.get_current_context().exit(1)
+
+
+def _result_set(number: int):
+    from survey.services import result_sets
+
+    found = result_sets.result_set_by_number(number)
+    if found is None:
+        raise CommandError(f"No result set has the number {number}.")
+    return found
 
 
 export_cli = AppGroup("export", help="A wave's data as files for other tools.")
@@ -99,5 +180,5 @@ def export_responses(wave_code: str, fmt: str | None, out: Path) -> None:
     except UserError as error:
         with force_locale("en"):
             raise CommandError(str(error.message)) from error
-    exports.write(table, fmt, out)
-    click.echo(f"{len(table.data)} responses of wave {wave.code} written to {out}.", err=True)
+    written = exports.write(table, fmt, out)
+    click.echo(f"{written} responses of wave {wave.code} written to {out}.", err=True)

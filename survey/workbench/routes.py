@@ -1,4 +1,4 @@
-"""Read-only counts and progress of each wave, over the reader's units; frames and indices.
+"""Read-only counts and progress of each wave, over the reader's units; the sampling frame.
 
 The statistics (pandas, ``analysis``) are imported by the views that use them,
 so the citizen's workers and every ``flask`` command start without them.
@@ -6,13 +6,12 @@ so the citizen's workers and every ``flask`` command start without them.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectChoice, SelectField
 
 from survey import queries
 from survey.admin.routes import local_time
@@ -101,95 +100,3 @@ def frame(wave_code: str):
         margin=margin, weights=weights,
     )  # fmt: skip
     return page, 400 if problems else 200
-
-
-class ResultsForm(FlaskForm):
-    """What to compute, sent by GET: it changes nothing."""
-
-    class Meta:
-        csrf = False
-
-    by = SelectField(_l("Break down by"), validate_choice=False)
-    interval = SelectField(
-        _l("Interval"),
-        choices=[
-            SelectChoice("wald", _l("Wald (normal)")),
-            SelectChoice("wald-t", _l("Wald with the design's degrees of freedom")),
-            SelectChoice("logit", _l("Logit")),
-            SelectChoice("beta", _l("Beta (Korn–Graubard)")),
-        ],
-    )
-    level = SelectField(
-        _l("Confidence level"),
-        choices=[
-            SelectChoice("0.9", "90%"),
-            SelectChoice("0.95", "95%"),
-            SelectChoice("0.99", "99%"),
-        ],
-    )
-
-
-@bp.route("/waves/<wave_code>/results")
-@allow(*READERS)
-def wave_results(wave_code: str):
-    """The wave's SIPAS indices with their intervals, over the domains the reader may see.
-
-    A reader tied to units sees the rows of their provinces (or communes) only,
-    estimated on the whole wave's design, never the wave as a whole.
-    """
-    from survey.services import results
-
-    wave = wave_by_code(wave_code) or abort(404)
-    scope = current_scope()
-    fields = results.domain_fields(wave)
-    form = ResultsForm(formdata=request.args)
-    form.by.choices = [SelectChoice("", _l("The whole wave"))] + [
-        SelectChoice(name, name) for name in fields
-    ]
-    form.by.data = form.by.data or ""
-    form.interval.data = form.interval.data or "wald"
-    form.level.data = form.level.data or "0.95"
-    if form.by.data and form.by.data not in fields:
-        abort(400)
-    by, keep = _scoped_domains(scope, form.by.data)
-    try:
-        result = results.compute(
-            wave, by, interval=form.interval.data, level=float(form.level.data)
-        )
-    except UserError as error:
-        return render_template(
-            "workbench/results.html", wave=wave, form=form, rows=[], problem=error.message
-        )
-    rows = [row for row in result.records if keep(row["domain"])]
-    if request.args.get("download") == "csv":
-        return _index_csv(wave, rows)
-    return render_template(
-        "workbench/results.html", wave=wave, form=form, rows=rows, problem=None,
-        weighting=result.weighting,
-    )  # fmt: skip
-
-
-def _scoped_domains(scope, chosen: str):
-    """The ``by`` fields to compute and which rows the reader may see.
-
-    A national reader sees what they chose. Anyone else gets the rows of their
-    provinces (or, below that, communes) first in the breakdown.
-    """
-    by = [chosen] if chosen else []
-    if scope.is_national:
-        return by, lambda domain: True
-    tree = queries.unit_tree()
-    levels = {unit.level for unit in current_user.units}
-    place = "province" if levels == {"province"} else "commune"
-    allowed = {tree[unit_id][0] for unit_id in scope.unit_ids if tree[unit_id][1] == place}
-    by = [place, *(name for name in by if name != place)]
-    return by, lambda domain: bool(domain) and domain.get(place) in allowed
-
-
-def _index_csv(wave, rows):
-    from analysis.cli import render
-    from survey.services.results import COLUMNS
-
-    response = current_app.response_class(render(rows, "csv", COLUMNS), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{wave.code}-index.csv"'
-    return response

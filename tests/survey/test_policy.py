@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from survey.auth.policy import FRAMEWORK_ENDPOINTS, landing_endpoint, rule_of
 from survey.extensions import db
-from survey.models import AuditEntry, Response, ServicePoint, Unit, Wave
+from survey.models import AuditEntry, Response, ResultSet, ServicePoint, Unit, Wave
 from survey.services.questionnaires import sync_questionnaires
 from survey.services.service_points import create_service_point
 from survey.services.units import create_unit
@@ -64,14 +64,19 @@ def world(app, make_user) -> World:
                 channel="qr",
             )
         )
+    options = {"by": [], "weighting": "design", "interval": "wald", "level": 0.95}
+    result_set = ResultSet(wave=wave, response_count=2, input_hash="0" * 64, options=options,
+                           inputs={}, weighting="unweighted", code_version="test")  # fmt: skip
+    db.session.add(result_set)
     db.session.commit()
     for name, (role, scoped) in ACTORS.items():
         make_user(f"{name}@example.vn", role, units=[province] if scoped else [])
     own_user = make_user("target@example.vn", "surveyor", units=[commune])
     foreign_user = make_user("other@example.vn", "surveyor", units=[other])
+    number = {"number": str(result_set.id)}  # a result set of the wave, seen by every reader
     return World(
-        own=_args(desk, commune, own_user.id),
-        foreign=_args(other_desk, other_commune, foreign_user.id),
+        own=_args(desk, commune, own_user.id) | number,
+        foreign=_args(other_desk, other_commune, foreign_user.id) | number,
     )
 
 

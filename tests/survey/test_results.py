@@ -40,7 +40,7 @@ def by_hand(wave, item: str) -> tuple[float, int]:
             Response.wave_id == wave.id, Response.status == "valid"
         )
     ).all()
-    frame = {e.service_point_id: e for e in db.session.scalars(select(FrameEntry))}
+    frame = {e.service_point_id: e for e in wave.frame}
     per_desk = defaultdict(int)
     for _, desk in responses:
         per_desk[desk] += 1
@@ -80,7 +80,9 @@ def test_not_applicable_is_out_of_the_denominator_and_weights_follow_the_frame(w
 def test_void_responses_do_not_count(wave):
     before = estimate(results.compute(wave), ITEM)
     voided = db.session.scalars(
-        select(Response).join(Answer).where(Answer.item_code == ITEM, Answer.value_num == 5)
+        select(Response)
+        .join(Answer)
+        .where(Response.wave_id == wave.id, Answer.item_code == ITEM, Answer.value_num == 5)
     ).first()
     voided.status = "void"
     db.session.commit()
@@ -262,8 +264,8 @@ def test_a_wave_on_desk_v1_keeps_policy_in_its_headline(wave):
     v1 = db.session.scalar(select(QuestionnaireVersion).filter_by(code="sipas-desk", version=1))
     old = wave_service.create_wave("OLD-1", "v1", v1, wave.starts_on, wave.ends_on)
     db.session.flush()
-    db.session.execute(Response.__table__.update().values(wave_id=old.id))
-    db.session.execute(FrameEntry.__table__.update().values(wave_id=old.id))
+    for table in (Response.__table__, FrameEntry.__table__):
+        db.session.execute(table.update().where(table.c.wave_id == wave.id).values(wave_id=old.id))
     db.session.commit()
     frame = wave_frame(old)
     assert frame.parts == {"service": list(SERVICE), "policy": list(POLICY)}
@@ -307,26 +309,24 @@ def test_the_results_page_shows_the_service_numbers_scoped_to_the_readers_units(
 
     national = results.compute(wave, ["province"]).records
     provinces = sorted({r["domain"]["province"] for r in national})
-    mine, other = provinces[0], provinces[1]
-    unit = db.session.scalar(select(Unit).where(Unit.code == mine))
-    make_user("analyst@example.vn", "analyst", units=[unit])
+    mine, other = (
+        db.session.scalar(select(Unit).where(Unit.code == code)) for code in provinces[:2]
+    )
+    make_user("analyst@example.vn", "analyst", units=[mine])
     client = app.test_client()
     sign_in(client, "analyst@example.vn")
-    page = html.unescape(client.get(f"/workbench/waves/{WAVE_CODE}/results").get_data(as_text=True))
+    form = {"by": "", "weighting": "design", "interval": "wald", "level": "0.95"}
+    saved = client.post(f"/workbench/waves/{WAVE_CODE}/results", data=form)
+    assert saved.status_code == 302  # a result set, computed by the reader's provinces
+    page = html.unescape(client.get(saved.headers["Location"]).get_data(as_text=True))
     overall = next(
-        r for r in national if r["variable"] == "overall" and r["domain"] == {"province": mine}
+        r for r in national if r["variable"] == "overall" and r["domain"] == {"province": mine.code}
     )
     assert f"{100 * overall['estimate']:.1f}" in page
-    assert f"province {mine}" in page and f"province {other}" not in page
-    assert "<td>whole wave</td>" not in page
-    csv_text = client.get(
-        f"/workbench/waves/{WAVE_CODE}/results", query_string={"download": "csv"}
-    ).get_data(as_text=True)
+    assert f"{mine.name} ({mine.code})" in page and other.name not in page
+    assert "Whole wave:" not in page and "Official-style figures" not in page
+    csv_text = client.get(saved.headers["Location"] + "/index.csv").get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("variable,domain,estimate")
-    assert f"province={mine}" in csv_text and f"province={other}" not in csv_text
-    assert (
-        client.get(
-            f"/workbench/waves/{WAVE_CODE}/results", query_string={"by": "colour"}
-        ).status_code
-        == 400
-    )
+    assert f"province={mine.code}" in csv_text and f"province={other.code}" not in csv_text
+    form["by"] = "colour"
+    assert client.post(f"/workbench/waves/{WAVE_CODE}/results", data=form).status_code == 400
