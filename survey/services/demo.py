@@ -1,8 +1,16 @@
-"""Demo data: real units, desks, procedures, an open desk wave and generated responses.
+"""Demo data: real units, desks, procedures, an open desk wave, the closed desk wave of
+the year before, and generated responses to both.
 
 ``load_demo`` is idempotent: every piece is looked up by its code before it is
-made, and responses are generated only while the demo wave has none, so a
+made, and responses are generated only while a demo wave has none, so a
 second run finds everything in place and changes nothing.
+
+The earlier wave (:data:`EARLIER_WAVE_CODE`) asks the same questionnaire
+version at the same desks a year before, with a frame of its own and answers
+a little less satisfied, so that the trend over waves and the comparison of
+two waves have something to show. Its draws come from a random stream of
+their own (from the same seed), so the open wave's data are the same with or
+without it.
 
 Units are real (an extract of the 2025 unit list in ``survey/demo/``); desks,
 procedure subsets, transaction counts and responses are invented. Answers are
@@ -14,8 +22,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +48,7 @@ from survey.services import procedures as procedure_service
 from survey.services import service_points as point_service
 from survey.services import units as unit_service
 from survey.services import waves as wave_service
+from survey.services.audit import audit
 from survey.services.questionnaires import questionnaire_of, sync_questionnaires
 from survey.services.responses import answer_rows
 
@@ -48,6 +58,10 @@ WAVE_CODE = "DEMO-2025"
 WAVE_NAME = "Khảo sát tại quầy một cửa (dữ liệu mẫu)"
 DESK_QUESTIONNAIRE = "sipas-desk"
 DAYS = 30
+EARLIER_WAVE_CODE = "DEMO-2024"
+EARLIER_WAVE_NAME = "Khảo sát tại quầy một cửa năm trước (dữ liệu mẫu)"
+#: How much lower the latent satisfaction (1..5) of the earlier wave's answers is.
+EARLIER_SHIFT = -0.15
 #: Commune desks per province, in the order of the extract (plus the provincial centre).
 COMMUNE_DESKS = {"01": 3, "48": 2, "96": 2}
 
@@ -168,8 +182,10 @@ def load_demo(responses: int = 3000, seed: int = 2025) -> str:
     wave = _wave(version, tally)
     _frame(wave, desks, rng, tally)
     if _response_count(wave) == 0 and responses > 0:
-        generate_responses(wave, desks, responses, rng)
+        generate_responses(wave, desks, responses, rng, desk_seed=[seed, 2])
         tally.add("responses", responses)
+    earlier_rng = np.random.default_rng([seed, 1])
+    _earlier_wave(wave, desks, responses, earlier_rng, tally, desk_seed=[seed, 2])
     return _summary(tally, wave)
 
 
@@ -265,18 +281,54 @@ def _desk_questionnaire() -> QuestionnaireVersion:
 def _wave(version: QuestionnaireVersion, tally: Tally) -> Wave:
     wave = wave_service.wave_by_code(WAVE_CODE)
     if wave is None:
-        today = datetime.now(UTC).astimezone(LOCAL_TIMEZONE).date()
-        wave = wave_service.create_wave(
-            WAVE_CODE,
-            WAVE_NAME,
-            version,
-            today - timedelta(days=DAYS),
-            today + timedelta(days=60),
-        )
+        wave = wave_service.create_wave(WAVE_CODE, WAVE_NAME, version, *_period())
         tally.add("waves")
         if wave_service.open_wave_of_kind(version.kind) is None:
             wave_service.open_wave(wave)
     return wave
+
+
+def _earlier_wave(
+    current: Wave,
+    desks: list[DemoDesk],
+    responses: int,
+    rng,
+    tally: Tally,
+    desk_seed: Sequence[int],
+) -> None:
+    """The closed wave a year before ``current``: same questionnaire, a frame of its own,
+    as many responses as asked for the open wave (the same sample size), spread over its
+    whole period, a little less satisfied at the same good and poor desks."""
+    wave = wave_service.wave_by_code(EARLIER_WAVE_CODE)
+    if wave is None:
+        default = _period()
+        starts_on = _a_year_before(current.starts_on or default[0])
+        ends_on = _a_year_before(current.ends_on or default[1])
+        wave = wave_service.create_wave(
+            EARLIER_WAVE_CODE, EARLIER_WAVE_NAME, current.questionnaire, starts_on, ends_on
+        )
+        # A finished round loaded as it stands: it never opens beside the open wave.
+        wave.status = "closed"
+        db.session.flush()
+        audit("close", wave, None, previous="draft")
+        tally.add("waves")
+    _frame(wave, desks, rng, tally)
+    if _response_count(wave) == 0 and responses > 0:
+        period = (wave.starts_on, wave.ends_on)
+        generate_responses(
+            wave, desks, responses, rng, shift=EARLIER_SHIFT, period=period, desk_seed=desk_seed
+        )
+        tally.add(f"responses to {wave.code}", responses)
+
+
+def _period() -> tuple[date, date]:
+    """The open wave's period: started DAYS days ago, two more months to go."""
+    today = datetime.now(UTC).astimezone(LOCAL_TIMEZONE).date()
+    return today - timedelta(days=DAYS), today + timedelta(days=60)
+
+
+def _a_year_before(day: date) -> date:
+    return day - timedelta(days=364)  # 52 weeks: the same weekday
 
 
 def _frame(wave: Wave, desks: list[DemoDesk], rng, tally: Tally) -> None:
@@ -308,15 +360,31 @@ def _response_count(wave: Wave) -> int:
 # --- responses ---------------------------------------------------------------
 
 
-def generate_responses(wave: Wave, desks: list[DemoDesk], n: int, rng) -> None:
-    """Insert ``n`` plausible QR responses to ``wave`` at ``desks``, in bulk."""
+def generate_responses(
+    wave: Wave,
+    desks: list[DemoDesk],
+    n: int,
+    rng,
+    *,
+    shift: float = 0.0,
+    period: tuple[date, date] | None = None,
+    desk_seed: Sequence[int] | None = None,
+) -> None:
+    """Insert ``n`` plausible QR responses to ``wave`` at ``desks``, in bulk.
+
+    ``shift`` moves the latent satisfaction of every answer (see :class:`AnswerDraws`);
+    the responses are sent over ``period`` (first and last day), by default the last
+    :data:`DAYS` days up to now. ``desk_seed`` seeds the desks' own effects apart from
+    ``rng``, so that waves drawn with the same one have the same good and poor desks.
+    """
     questionnaire = questionnaire_of(wave.questionnaire)
     frame = {e.service_point_id: e.transactions or 1 for e in wave.frame}
     points = [desk.point for desk in desks]
     weights = np.array([frame.get(p.id, 1) for p in points], dtype=float)
     desk_index = rng.choice(len(points), size=n, p=weights / weights.sum())
-    draws = AnswerDraws(questionnaire, len(points), desk_index, rng)
-    moments = _moments(n, rng)
+    desk_rng = rng if desk_seed is None else np.random.default_rng(desk_seed)
+    draws = AnswerDraws(questionnaire, len(points), desk_index, rng, shift=shift, desk_rng=desk_rng)
+    moments = _moments(n, rng, period)
     locales = np.where(rng.random(n) < 0.1, "en", "vi")
     uuids = [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(n)]
 
@@ -352,12 +420,16 @@ def generate_responses(wave: Wave, desks: list[DemoDesk], n: int, rng) -> None:
     db.session.execute(insert(Answer), rows)
 
 
-def _moments(n: int, rng) -> list[datetime]:
-    """Submission times over the last DAYS days: office hours, weekdays busiest."""
+def _moments(n: int, rng, period: tuple[date, date] | None = None) -> list[datetime]:
+    """Submission times over ``period`` (by default the last DAYS days): office hours,
+    weekdays busiest; none later than now."""
     now = datetime.now(UTC)
-    midnight = datetime.combine(now.astimezone(LOCAL_TIMEZONE).date(), datetime.min.time())
-    midnight = midnight.replace(tzinfo=LOCAL_TIMEZONE)
-    days = np.arange(DAYS)
+    if period is None:
+        last_day, count = now.astimezone(LOCAL_TIMEZONE).date(), DAYS
+    else:
+        last_day, count = period[1], (period[1] - period[0]).days + 1
+    midnight = datetime.combine(last_day, datetime.min.time()).replace(tzinfo=LOCAL_TIMEZONE)
+    days = np.arange(count)
     weekday = np.array([(midnight - timedelta(days=int(d))).weekday() for d in days])
     weight = np.select([weekday == 5, weekday == 6], [0.4, 0.05], 1.0)
     day = rng.choice(days, size=n, p=weight / weight.sum())
@@ -378,13 +450,23 @@ class AnswerDraws:
     """Answers drawn item by item from a questionnaire's own scales.
 
     Likert items: a latent score 4.1 + desk effect + desk-by-dimension effect +
-    respondent effect + noise, rounded into 1..5, so most answers are 4 or 5
-    and the desks' indices differ. Optional items are sometimes left blank;
+    respondent effect + noise (+ ``shift``), rounded into 1..5, so most answers
+    are 4 or 5 and the desks' indices differ. The desk effects come from
+    ``desk_rng`` when given (else ``rng``). Optional items are sometimes left blank;
     items with a "not applicable" option sometimes get it. Other choices are
     drawn with fixed, seeded proportions.
     """
 
-    def __init__(self, questionnaire: Questionnaire, desks: int, desk_index, rng) -> None:
+    def __init__(
+        self,
+        questionnaire: Questionnaire,
+        desks: int,
+        desk_index,
+        rng,
+        *,
+        shift: float = 0.0,
+        desk_rng=None,
+    ) -> None:
         self.questionnaire = questionnaire
         self.rng = rng
         self.items = questionnaire.items()
@@ -393,15 +475,16 @@ class AnswerDraws:
         )
         n = len(desk_index)
         dimensions = sorted({i.dimension or i.part or "" for i in self.items})
-        desk_effect = rng.normal(0, 0.35, desks)
-        desk_dimension = rng.normal(0, 0.2, (desks, len(dimensions)))
+        desk_rng = rng if desk_rng is None else desk_rng
+        desk_effect = desk_rng.normal(0, 0.35, desks)
+        desk_dimension = desk_rng.normal(0, 0.2, (desks, len(dimensions)))
         person = rng.normal(0, 0.6, n)
         self.scores = {}
         for item in self.items:
             if item.scale.kind != "likert5":
                 continue
             column = dimensions.index(item.dimension or item.part or "")
-            base = 3.85 if item.part == "policy" else 4.1
+            base = (3.85 if item.part == "policy" else 4.1) + shift
             latent = base + desk_effect[desk_index] + desk_dimension[desk_index, column] + person
             latent += rng.normal(0, 0.7, n)
             self.scores[item.code] = np.clip(np.rint(latent), 1, 5).astype(int)
