@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("workbench", __name__, url_prefix="/workbench")
 
-from survey.workbench import exports, routes  # noqa: E402, F401
+from survey.workbench import (  # noqa: E402, F401
+    analyses,
+    comparisons,
+    exports,
+    result_sets,
+    routes,
+    targets,
+)
