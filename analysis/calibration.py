@@ -168,7 +168,7 @@ class LinearCalibration:
 CalibrationStep = PostStratification | Raking | LinearCalibration
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)  # SurveyDesign's one-line repr, not the arrays
 class CalibratedDesign(SurveyDesign):
     """A survey design whose weights were calibrated.
 

@@ -54,7 +54,7 @@ from analysis.design import SurveyDesign
 from analysis.estimators import _is_indicator, domains
 from analysis.intervals import ConfidenceInterval, wald_interval
 from analysis.replicate import ReplicateDesign, ratio_statistic, replicate_covariance
-from analysis.results import Estimate, EstimateTable
+from analysis.results import Estimate, EstimateTable, _number, _rows_html, _rows_text
 
 __all__ = [
     "Contrast",
@@ -154,6 +154,19 @@ class JointEstimate:
     def contrast(self, coefficients: Any, *, names: Sequence[str] | None = None) -> Any:
         """Shortcut for :func:`contrast` of these estimates."""
         return contrast(self, coefficients, names=names)
+
+    def __repr__(self) -> str:
+        return (
+            f"<JointEstimate: {len(self.labels)} {self.statistic} estimates and their "
+            f"covariance, df {self.df}>"
+        )
+
+    def __str__(self) -> str:
+        """The estimates as a table (their covariance is :attr:`covariance`)."""
+        return str(self.to_table())
+
+    def _repr_html_(self) -> str:
+        return self.to_table()._repr_html_()
 
     @classmethod
     def from_arrays(
@@ -297,6 +310,34 @@ class ContrastTable(Sequence[Contrast]):
                 }
             )
         return pd.DataFrame(rows)
+
+    def __str__(self) -> str:
+        """The contrasts as a table: estimate, SE, 95% Wald interval, z and p-values."""
+        return _rows_text(*self._rows())
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+    def _repr_html_(self) -> str:
+        return _rows_html(*self._rows())
+
+    def _rows(self) -> tuple[str, list[str], list[list[str]], int]:
+        title = "contrasts (95% interval: estimate ± 1.96 SE; p-values normal and on t with df)"
+        header = ["contrast", "estimate", "SE", "ci_low", "ci_high", "z", "p", "df", "p (t)"]
+        rows = []
+        for c in self.contrasts:
+            ci = c.ci()
+            rows.append(
+                [
+                    c.name,
+                    *(_number(v) for v in (c.estimate, c.se, ci.low, ci.high)),
+                    _number(c.statistic, 4),
+                    _number(c.pvalue, 3),
+                    "NA" if c.df is None else str(c.df),
+                    _number(c.pvalue_t, 3),
+                ]
+            )
+        return title, header, rows, 1
 
 
 # ------------------------------------------------------------------ contrast

@@ -543,9 +543,11 @@ class SurveyDesign:
 
     def __repr__(self) -> str:
         fpc = ", fpc" if any(f is not None for f in self.fpc) else ""
+        calibrated = _calibrations(self)
         return (
             f"<{type(self).__name__}: {self.n} rows, {_count(self.n_strata, 'stratum', 'strata')}, "
-            f"{self.n_psu} PSUs, {_count(self.n_stages, 'stage', 'stages')}{fpc}>"
+            f"{self.n_psu} PSUs, {_count(self.n_stages, 'stage', 'stages')}{fpc}"
+            f"{'; ' + calibrated if calibrated else ''}>"
         )
 
     def __str__(self) -> str:
@@ -590,15 +592,11 @@ class SurveyDesign:
             f"{stage.unit_group.shape[0]} {_stage_name(i)}s" for i, stage in enumerate(self.stages)
         )
         strata = _count(self.n_strata, "stratum", "strata") if self._stratified else "no strata"
-        w = self.weights
-        zero = int(np.count_nonzero(w == 0))
         lines = [
             f"{kind[0].upper()}{kind[1:]} design, {how}",
             "; ".join([f"{self.n} rows", *columns]),
             f"{strata}, {units}; design df {self.df}; lonely PSU policy: {self.lonely_psu.value}",
-            f"Weights: min {_number(w.min())}, median {_number(np.median(w))}, "
-            f"max {_number(w.max())}; sum {_number(w.sum())}"
-            + (f"; {zero} rows with weight zero" if zero else ""),
+            _weights_text("Weights", self.weights),
         ]
         if fpc_stages:
             lines.append(f"Finite population correction at stage {_joined(fpc_stages)}")
@@ -608,10 +606,9 @@ class SurveyDesign:
                     f"PSUs: {self.n_psu} sampled of {_number(pop)} "
                     f"(sampling fraction {_number(self.n_psu / pop, 4)})"
                 )
-        steps = getattr(self, "calibration", ())  # a CalibratedDesign's record
-        if steps:
-            kinds = [_CALIBRATIONS.get(type(step).__name__, "calibration") for step in steps]
-            lines.append(f"Calibrated: {_joined(dict.fromkeys(kinds))}")
+        calibrated = _calibrations(self)
+        if calibrated:
+            lines.append(f"Calibrated: {calibrated}")
         return lines
 
     def _strata_cells(self) -> tuple[list[list[str]], int]:
@@ -640,6 +637,23 @@ def _policy(value: str | LonelyPSU) -> LonelyPSU:
         return value
     option(str(value), "lonely_psu", [p.value for p in LonelyPSU])
     return LonelyPSU(value)
+
+
+def _calibrations(design: SurveyDesign) -> str:
+    """The kinds of calibration of a CalibratedDesign (from its record), or ``""``."""
+    steps = getattr(design, "calibration", ())
+    kinds = [_CALIBRATIONS.get(type(step).__name__, "calibration") for step in steps]
+    return _joined(dict.fromkeys(kinds))
+
+
+def _weights_text(what: str, weights: np.ndarray) -> str:
+    """``Weights: min, median, max; sum``, and the rows with weight zero if any."""
+    zero = int(np.count_nonzero(weights == 0))
+    return (
+        f"{what}: min {_number(weights.min())}, median {_number(np.median(weights))}, "
+        f"max {_number(weights.max())}; sum {_number(weights.sum())}"
+        + (f"; {zero} rows with weight zero" if zero else "")
+    )
 
 
 def _count(n: int, one: str, many: str) -> str:

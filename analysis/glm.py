@@ -65,6 +65,7 @@ Differences from R, both documented in ``tests/analysis/test_glm_r.py``:
 from __future__ import annotations
 
 import ast
+import html
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ import pandas as pd
 from analysis._validate import option
 from analysis.design import SurveyDesign
 from analysis.intervals import ConfidenceInterval, wald_interval
+from analysis.results import _html_table, _number, _text_grid
 
 __all__ = ["FAMILIES", "RECORD_COLUMNS", "Coefficient", "GlmResult", "formula_columns", "glm"]
 
@@ -232,6 +234,54 @@ class GlmResult(Sequence[Coefficient]):
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """The coefficients as a DataFrame with the columns of :data:`RECORD_COLUMNS`."""
         return pd.DataFrame(self.to_records(level), columns=list(RECORD_COLUMNS))
+
+    def __str__(self) -> str:
+        """The coefficient table of R's ``summary(svyglm(...))``, with the model and its df."""
+        header, rows = self._cells()
+        return "\n".join([self._title(), _text_grid([header, *rows]), self._footer()])
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+    def _repr_html_(self) -> str:
+        header, rows = self._cells()
+        table = _html_table(header, rows, caption=self._title())
+        return f"{table}<p>{html.escape(self._footer())}</p>"
+
+    def _title(self) -> str:
+        kind, family = _FAMILY_TEXT[self.family]
+        return f"Design-based {kind} regression (R's svyglm, family {family}): {self.formula}"
+
+    def _footer(self) -> str:
+        return (
+            f"Residual df {self.df_residual}; {self.n} rows used; "
+            "standard errors from the design (linearised sandwich)"
+        )
+
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        header = ["", "Estimate", "Std. Error", "t value", "Pr(>|t|)"]
+        rows = [
+            [
+                c.term,
+                _number(c.estimate),
+                _number(c.se),
+                _number(c.statistic, 4),
+                _p_text(c.p_value),
+            ]
+            for c in self.coefficients
+        ]
+        return header, rows
+
+
+#: How :meth:`GlmResult.__str__` names a family: the model, and R's family.
+_FAMILY_TEXT = {"gaussian": ("linear", "gaussian"), "binomial": ("logistic", "quasibinomial")}
+
+
+def _p_text(p: float) -> str:
+    """A p-value as R's ``summary`` prints it: 3 digits, ``<2e-16`` below the double's epsilon."""
+    if not np.isnan(p) and p < np.finfo(float).eps:
+        return "<2e-16"
+    return _number(p, 3)
 
 
 def _json_value(value: Any) -> Any:
@@ -423,7 +473,7 @@ def glm(design: SurveyDesign, formula: str, *, family: str = "gaussian") -> GlmR
         elif (
             not pd.api.types.is_numeric_dtype(values.dtype)
             and not pd.api.types.is_bool_dtype(values.dtype)
-            and values.map(type).eq(str).all()
+            and pd.api.types.infer_dtype(values, skipna=False) == "string"
         ):
             # Patsy reads text one value at a time, and as categorical in any
             # case; categories (sorted, as Patsy sorts the levels) it reads
@@ -447,7 +497,7 @@ def _model_matrices(
     """Outcome, model matrix in R's column order, its names, and the rows of ``used`` kept."""
     import patsy
 
-    env = patsy.EvalEnvironment([{"np": np}])
+    env = patsy.EvalEnvironment([{"np": np, "C": _categorical}])
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a transformation's warnings: NaN rows are dropped
@@ -483,6 +533,26 @@ def _model_matrices(
     if infinite.size:
         raise ValueError(f"formula: term '{names[int(infinite[0])]}' has infinite values")
     return y, x, names, kept
+
+
+def _categorical(data: Any, contrast: Any = None, levels: Any = None) -> Any:
+    """Patsy's ``C()``, without its loop over the rows of a categorical or numeric column.
+
+    Patsy codes the values of a boxed ``C(x)`` one at a time (seconds for a
+    million rows), but passes a pandas categorical through at once. So
+    ``C(x)`` without a contrast or levels gives ``x`` as a categorical: its
+    categories, or the sorted values of numbers, are the levels Patsy would
+    find, in the same order, so the columns and their names are the same.
+    """
+    from patsy.builtins import C
+
+    if contrast is None and levels is None:
+        if isinstance(data, pd.Series) and isinstance(data.dtype, pd.CategoricalDtype):
+            return data
+        if np.ndim(data) == 1 and getattr(data, "dtype", np.dtype(object)).kind in "iuf":
+            codes = pd.Categorical(np.asarray(data))
+            return pd.Series(codes, index=data.index) if isinstance(data, pd.Series) else codes
+    return C(data, contrast, levels)
 
 
 def _outcome(lhs: Any, name: str, family: str) -> np.ndarray:
@@ -551,8 +621,8 @@ def _check_aliased(x: np.ndarray, w: np.ndarray, terms: Sequence[str]) -> None:
             "with a weight; the model cannot be fitted"
         )
     xw = x[positive] * np.sqrt(w[positive])[:, None]
-    norms = np.linalg.norm(xw, axis=0)
     r = np.linalg.qr(xw, mode="r")
+    norms = np.linalg.norm(r, axis=0)  # the columns' lengths: Q keeps them
     diag = np.abs(np.diag(r))
     aliased = (diag <= _ALIAS_TOL * norms) | (norms == 0)
     if aliased.any():

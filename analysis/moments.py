@@ -14,6 +14,7 @@ standard error is that of the difference of the two domain means.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from analysis.estimators import (
     _variable,
 )
 from analysis.intervals import ConfidenceInterval, _check_level, wald_interval
-from analysis.results import Estimate, EstimateTable, _clean
+from analysis.results import Estimate, EstimateTable, _clean, _number
 
 __all__ = ["TTest", "ttest", "variance"]
 
@@ -175,13 +176,26 @@ class TTest:
         }
 
     def __str__(self) -> str:
+        """The test as R's ``svyttest`` prints it, with the two means and the rows used."""
+        return "\n".join(self._lines())
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+    def _repr_html_(self) -> str:
+        return "".join(f"<p>{html.escape(line)}</p>" for line in self._lines())
+
+    def _lines(self) -> list[str]:
         a, b = (_level_name(v) for v in self.levels)
-        return (
-            f"Design-based t test: {self.variable} by {self.group}\n"
-            f"difference in mean ({b} - {a}): {self.estimate:.6g} (SE {self.se:.6g})\n"
-            f"t = {self.statistic:.4f}, df = {self.df}, p-value = {self.p_value:.4g}\n"
-            f"{self.level:.0%} CI: {self.ci_low:.6g} to {self.ci_high:.6g}"
-        )
+        return [
+            f"Design-based t test: {self.variable} by {self.group}",
+            f"mean in {a}: {_number(self.means[0])}, in {b}: {_number(self.means[1])}; "
+            f"{self.n} rows with both values",
+            f"difference in mean ({b} - {a}): {_number(self.estimate)} (SE {_number(self.se)})",
+            f"t = {_number(self.statistic, 5)}, df = {self.df}, "
+            f"p-value = {_number(self.p_value, 4)}",
+            f"{self.level * 100:g}% CI: {_number(self.ci_low)} to {_number(self.ci_high)}",
+        ]
 
 
 def ttest(

@@ -56,7 +56,14 @@ from analysis.intervals import (
     beta_interval,
     wald_interval,
 )
-from analysis.results import _clean
+from analysis.results import (
+    _clean,
+    _domain_cells,
+    _domain_columns,
+    _number,
+    _rows_html,
+    _rows_text,
+)
 
 __all__ = [
     "INTERVAL_TYPES",
@@ -163,6 +170,13 @@ class QuantileEstimate:
         }
         return {k: _clean(v) for k, v in row.items()}
 
+    def __str__(self) -> str:
+        """The estimate as a one-row table with its Woodruff interval."""
+        return _rows_text(*_quantile_rows((self,)))
+
+    def _repr_html_(self) -> str:
+        return _rows_html(*_quantile_rows((self,)))
+
     def _check(self, level: float | None) -> None:
         if level is not None and not np.isclose(level, self.level, rtol=0, atol=1e-12):
             raise ValueError(
@@ -231,6 +245,45 @@ class QuantileTable(Sequence[QuantileEstimate]):
         if not rows:
             return pd.DataFrame(columns=[c for c in QUANTILE_COLUMNS if c != "domain"])
         return pd.DataFrame(rows)
+
+    def __str__(self) -> str:
+        """The quantiles as a text table, one row each, with their Woodruff intervals."""
+        return _rows_text(*_quantile_rows(self.estimates))
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+    def _repr_html_(self) -> str:
+        return _rows_html(*_quantile_rows(self.estimates))
+
+
+def _quantile_rows(
+    estimates: Sequence[QuantileEstimate],
+) -> tuple[str, list[str], list[list[str]], int]:
+    """Title, header, text cells and label columns of quantiles (see ``analysis.results``)."""
+    level = estimates[0].level if estimates else 0.95
+    kinds = ", ".join(dict.fromkeys(e.interval_type for e in estimates))
+    kind = f", interval.type {kinds}" if kinds not in ("", "mean") else ""
+    title = (
+        f"quantiles ({level * 100:g}% Woodruff interval{kind}; SE from its width; R's svyquantile)"
+    )
+    by = _domain_columns(estimates)
+    header = [*by, "variable", "quantile", "estimate", "SE", "ci_low", "ci_high", "df", "n"]
+    rows = [
+        [
+            *_domain_cells(e.domain, by),
+            e.variable,
+            f"{e.quantile:g}",
+            _number(e.estimate),
+            _number(e.se),
+            _number(e.ci_low),
+            _number(e.ci_high),
+            str(e.df),
+            str(e.n),
+        ]
+        for e in estimates
+    ]
+    return title, header, rows, len(by) + 1
 
 
 def quantile(

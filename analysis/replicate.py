@@ -30,6 +30,7 @@ covariance.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,8 @@ from analysis._validate import (
     option,
     weight_column,
 )
-from analysis.design import LonelyPSU, SurveyDesign
+from analysis.design import LonelyPSU, SurveyDesign, _weights_text
+from analysis.results import _number
 
 __all__ = [
     "ReplicateDesign",
@@ -368,6 +370,63 @@ class ReplicateDesign:
             Their replicate covariance (R ``svrVar``).
         """
         return replicate_covariance(self, statistic)
+
+    # -------------------------------------------------------------- printing
+    def __repr__(self) -> str:
+        mse = ", mse" if self.mse else ""
+        return (
+            f"<{type(self).__name__}: {self.n} rows, "
+            f"{self.n_replicates} {self.type.value} replicates{mse}>"
+        )
+
+    def __str__(self) -> str:
+        """A summary like R's ``print`` of a replicate design: the kind, the columns, weights."""
+        return "\n".join(self._summary_lines())
+
+    def _repr_html_(self) -> str:
+        return "".join(f"<p>{html.escape(line)}</p>" for line in self._summary_lines())
+
+    def _summary_lines(self) -> list[str]:
+        names = self.names or {}
+        mse = " and MSE variances" if self.mse else ""
+        columns = [f"weights '{names['weights']}'"] if names.get("weights") else []
+        if names.get("strata"):
+            columns.append(f"strata '{names['strata']}'")
+        columns += [f"PSU '{col}'" for col in list(names.get("psu") or ())[:1]]
+        repweights = list(names.get("repweights") or ())
+        if repweights:
+            shown = ", ".join(f"'{c}'" for c in repweights[:2])
+            more = f", ..., '{repweights[-1]}'" if len(repweights) > 3 else ""
+            last = f", '{repweights[2]}'" if len(repweights) == 3 else ""
+            columns.append(f"replicate weights {shown}{last}{more}")
+        elif names.get("replicates"):
+            columns.append(f"replicates made from the design ({names['replicates']})")
+        lines = [
+            f"{_DESCRIPTIONS[self.type]} with {self.n_replicates} replicates{mse}",
+            "; ".join([f"{self.n} rows", *columns]),
+        ]
+        if self.n_replicates:
+            low, high = self.rscales.min(), self.rscales.max()
+            rscales = _number(low) if low == high else f"{_number(low)} to {_number(high)}"
+            lines.append(
+                f"Variance: scale {_number(self.scale)}, rscales {rscales}; design df {self.df}"
+            )
+        lines.append(_weights_text("Weights", self.weights))
+        if self.repweights.size:
+            rep = self.repweights
+            lines.append(f"Replicate weights: min {_number(rep.min())}, max {_number(rep.max())}")
+        return lines
+
+
+#: The kinds of replicates, as R's ``print.svyrep.design`` names them.
+_DESCRIPTIONS = {
+    ReplicateType.JK1: "Unstratified cluster jackknife (JK1)",
+    ReplicateType.JKN: "Stratified cluster jackknife (JKn)",
+    ReplicateType.BOOTSTRAP: "Survey bootstrap",
+    ReplicateType.BRR: "Balanced Repeated Replicates (BRR)",
+    ReplicateType.FAY: "Fay's variance method (BRR)",
+    ReplicateType.OTHER: "Replicate weights (type other)",
+}
 
 
 def replicate_variance(

@@ -314,49 +314,73 @@ _HEAD, _TAIL = 20, 10
 
 
 def _estimates_text(estimates: Sequence[Estimate]) -> str:
-    title, header, rows = _estimate_rows(estimates)
+    return _rows_text(*_estimate_rows(estimates))
+
+
+def _estimates_html(estimates: Sequence[Estimate]) -> str:
+    return _rows_html(*_estimate_rows(estimates))
+
+
+def _rows_text(title: str, header: list[str], rows: list[list[str]], left: int) -> str:
+    """A title and an aligned table; a long one shows its first and last rows."""
     shown, skipped = _shown_rows(rows)
-    lines = _text_grid([header, *shown], left=len(header) - 7).splitlines()
+    lines = _text_grid([header, *shown], left=left).splitlines()
     if skipped:
         lines.insert(1 + _HEAD, f"... {skipped} more rows ...")
     return "\n".join([title, *lines])
 
 
-def _estimates_html(estimates: Sequence[Estimate]) -> str:
-    title, header, rows = _estimate_rows(estimates)
+def _rows_html(title: str, header: list[str], rows: list[list[str]], left: int) -> str:
+    """The same as :func:`_rows_text`, as an HTML table captioned by the title."""
     shown, skipped = _shown_rows(rows)
     if skipped:
         gap = [f"... {skipped} more rows ..."] + [""] * (len(header) - 1)
         shown = [*shown[:_HEAD], gap, *shown[_HEAD:]]
-    return _html_table(header, shown, caption=title, left=len(header) - 7)
+    return _html_table(header, shown, caption=title, left=left)
 
 
 def _estimate_rows(
     estimates: Sequence[Estimate],
-) -> tuple[str, list[str], list[list[str]]]:
-    """Title, header and text cells of estimates: domain columns, variable, numbers."""
+) -> tuple[str, list[str], list[list[str]], int]:
+    """Title, header, text cells and label columns of estimates.
+
+    The domain columns and the variable, then the numbers; ``deff`` only
+    where an estimate has one (a variance, a SIPAS index have none).
+    """
     statistics = ", ".join(dict.fromkeys(e.statistic for e in estimates)) or "estimates"
     title = f"{statistics} (95% interval: estimate ± 1.96 SE, as R's confint)"
-    by = list(dict.fromkeys(k for e in estimates for k in (e.domain or {})))
-    header = [*by, "variable", "estimate", "SE", "ci_low", "ci_high", "df", "deff", "n"]
+    by = _domain_columns(estimates)
+    deff = any(e.deff is not None for e in estimates)
+    header = [*by, "variable", "estimate", "SE", "ci_low", "ci_high", "df"]
+    header += ["deff", "n"] if deff else ["n"]
     rows = []
     for e in estimates:
         ci = e.ci()
-        domain = e.domain or {}
         rows.append(
             [
-                *(_level_text(domain[k]) if k in domain else "" for k in by),
+                *_domain_cells(e.domain, by),
                 e.variable,
                 _number(e.estimate),
                 _number(e.se),
                 _number(ci.low),
                 _number(ci.high),
                 str(e.df),
-                "NA" if e.deff is None else _number(e.deff, 3),
+                *(["NA" if e.deff is None else _number(e.deff, 3)] if deff else []),
                 str(e.n),
             ]
         )
-    return title, header, rows
+    return title, header, rows, len(by) + 1
+
+
+def _domain_columns(estimates: Sequence[Any]) -> list[str]:
+    """The domain columns of estimates with a ``domain`` (``{column: value}`` or None)."""
+    return list(dict.fromkeys(k for e in estimates for k in (e.domain or {})))
+
+
+def _domain_cells(domain: Mapping[str, Any] | None, by: Sequence[str]) -> list[str]:
+    """An estimate's value of each domain column, empty where it has none."""
+    domain = domain or {}
+    return [_level_text(domain[k]) if k in domain else "" for k in by]
 
 
 def _shown_rows(rows: list[list[str]]) -> tuple[list[list[str]], int]:

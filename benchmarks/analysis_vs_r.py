@@ -1,4 +1,4 @@
-"""Benchmark: the SIPAS index table, ``analysis`` against R's ``survey``.
+"""Benchmark: the SIPAS index table, and quantiles, a table and two models, against R's ``survey``.
 
 Generates a SIPAS-like file (by default 1,000,000 responses, 25 Likert items
 in 5 dimensions, 34 provinces as strata, about 10,000 desks as PSUs, with
@@ -25,10 +25,28 @@ than R's computing, under 3 seconds for the whole table, under 2 GB; the
 two command-line calls together at least 30 times faster than the Rscript
 run (start, read, both tables).
 
+Then, on the same file (which also gives each response an age, a channel, a
+waiting time and whether the person had to come back), the other analyses of
+the library, timed in a fresh Python process (the median of three runs of
+each) and in one Rscript run (reading the file and building the design are
+not timed, on either side):
+
+* the median and quartiles of the waiting time, nationally and by province
+  (R ``svyquantile``, and ``svyby`` of it);
+* the two-way table of channel by the first item: weighted counts, shares,
+  shares within rows and the Rao-Scott test (R ``svytable``, ``svymean``,
+  ``svyby``, ``svychisq``);
+* a linear and a logistic regression (R ``svyglm``, ``quasibinomial``).
+
+It prints a table of our seconds, R's, the ratios and the largest relative
+difference of each part's numbers from R's (estimates and SEs; the test's
+statistic, ndf, ddf and p-value). These parts add about a minute, most of it
+R's; ``--index-only`` leaves them out.
+
 Usage::
 
     python benchmarks/analysis_vs_r.py [--rows 1000000] [--desks 10000]
-        [--r-timeout 3600] [--skip-r] [--keep DIR]
+        [--r-timeout 3600] [--skip-r] [--index-only] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -36,6 +54,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +69,7 @@ import pandas as pd
 N_PROVINCES = 34
 DIMENSIONS = {f"f{d}": [f"q{d}{i}" for i in range(1, 6)] for d in range(1, 6)}
 ITEMS = [i for items in DIMENSIONS.values() for i in items]
+CHANNELS = ("qr", "paper", "phone", "web")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -93,7 +113,40 @@ def generate(path: Path, rows: int, desks: int, seed: int = 2025) -> None:
             answer = (1 + np.searchsorted(cuts, latent)).astype(np.float32)
             answer[rng.random(rows) < missing] = np.nan
             frame[item] = pd.array(answer, dtype="Int8")
+    # drawn after the items, so that the items are those of earlier versions
+    frame = frame.assign(**_respondents(rng, desk, desks))
     frame.to_csv(path, index=False)
+
+
+def _respondents(rng: np.random.Generator, desk: np.ndarray, desks: int) -> dict[str, object]:
+    """The columns of the quantile, table and glm parts: age, channel, wait, returned.
+
+    ``wait`` (minutes, one decimal, a desk effect, longer on paper, 1 %
+    missing) is the quantiles' variable and the linear model's outcome;
+    ``returned`` (0/1: had to come back) the logistic model's, more likely
+    after a long wait and on paper; ``age`` is 2 % missing.
+    """
+    rows = desk.shape[0]
+    age = rng.integers(18, 81, size=rows).astype(float)
+    age[rng.random(rows) < 0.02] = np.nan
+    channel = rng.choice(np.array(CHANNELS), size=rows, p=[0.6, 0.25, 0.1, 0.05])
+    paper = channel == "paper"
+    minutes = np.exp(
+        2.3
+        + rng.normal(0, 0.4, desks)[desk]
+        + 0.3 * paper
+        + 0.005 * np.nan_to_num(age - 45.0)
+        + rng.normal(0, 0.5, rows)
+    )
+    wait = np.round(minutes, 1)
+    wait[rng.random(rows) < 0.01] = np.nan
+    chance = 1.0 / (1.0 + np.exp(2.5 - 0.03 * minutes - 0.4 * paper))
+    return {
+        "age": pd.array(age, dtype="Int16"),
+        "channel": channel,
+        "wait": wait,
+        "returned": (rng.random(rows) < chance).astype(np.int8),
+    }
 
 
 PY_CHILD = textwrap.dedent(
@@ -169,6 +222,120 @@ R_SCRIPT = textwrap.dedent(
     cat("READ", t1 - t0, "\\n")
     cat("COMPUTE", t2 - t1, "\\n")
     for (v in names(national)) cat("EST", v, sprintf("%%.17g", national[[v]][1:2]), "\\n")
+    """
+)
+
+
+#: Probabilities of the quantile part (median and quartiles).
+PROBS = (0.25, 0.5, 0.75)
+#: The two models of the glm part, as our formulas (R: ``channel`` for ``C(channel)``).
+MODELS = {
+    "gaussian": "wait ~ age + C(channel)",
+    "binomial": "returned ~ wait + age + C(channel)",
+}
+#: The parts besides the index, in the order they run and print.
+PARTS = {
+    "quantile national": f"svyquantile of wait at {', '.join(map(str, PROBS))}",
+    "quantile by province": "the same in each province (svyby)",
+    "table": "channel x q11: counts, shares, shares within rows, svychisq",
+    "glm gaussian": f"svyglm {MODELS['gaussian']}",
+    "glm binomial": f"svyglm {MODELS['binomial']}, quasibinomial",
+}
+
+PARTS_CHILD = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    import patsy, scipy.special, statsmodels.api  # loaded before timing, as R's library(survey)
+    from analysis import SurveyDesign, glm, quantile, table
+    from analysis._read import read_columns
+
+    path, probs, models = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+    t0 = time.perf_counter()
+    data = read_columns(path, labels=["province", "desk", "channel", "q11"],
+                        numbers=["weight", "age", "wait", "returned"])
+    read = time.perf_counter() - t0
+    design = SurveyDesign.from_frame(data, weights="weight", strata="province", psu="desk")
+    parts = {
+        "quantile national": lambda: quantile(design, "wait", probs),
+        "quantile by province": lambda: quantile(design, "wait", probs, by="province"),
+        "table": lambda: table(design, "channel", "q11"),
+    }
+    for family, formula in models.items():
+        parts[f"glm {family}"] = lambda f=family, m=formula: glm(design, m, family=f)
+    seconds, results = {name: [] for name in parts}, {}
+    for run in range(3):  # the median of 3: other work shares the machine
+        for name, compute in parts.items():
+            start = time.perf_counter()
+            results[name] = compute()
+            seconds[name].append(time.perf_counter() - start)
+        if run == 0:  # the memory of one pass
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    times = {name: sorted(s)[1] for name, s in seconds.items()}
+
+    numbers = {}
+    for e in results["quantile national"]:
+        numbers[f"quantile:{e.quantile:g}"] = (e.estimate, e.se)
+    for e in results["quantile by province"]:
+        numbers[f"quantile:{e.domain['province']}:{e.quantile:g}"] = (e.estimate, e.se)
+    t = results["table"]
+    numbers["table:test"] = (t.statistic, t.ndf, t.ddf, t.p_value)
+    for i, row in enumerate(t.row_levels):
+        for j, col in enumerate(t.col_levels):
+            numbers[f"table:{row}:{col}"] = (t.row_proportion[i, j], t.row_proportion_se[i, j])
+    for family in models:
+        for c in results[f"glm {family}"]:
+            numbers[f"{family}:{c.term}"] = (c.estimate, c.se)
+    print(json.dumps({"read": read, "times": times, "numbers": numbers, "peak": peak}))
+    """
+)
+
+R_PARTS_SCRIPT = textwrap.dedent(
+    """
+    suppressMessages(library(survey))
+    args <- commandArgs(trailingOnly = TRUE)
+    probs <- c(%(probs)s)
+    t0 <- proc.time()[["elapsed"]]
+    d <- read.csv(args[1])
+    d$q11 <- factor(d$q11)
+    cat("READ", proc.time()[["elapsed"]] - t0, "\n")
+    des <- svydesign(ids = ~desk, strata = ~province, weights = ~weight, data = d)
+    start <- function() proc.time()[["elapsed"]]
+    lap <- function(name, t) cat("TIME", name, proc.time()[["elapsed"]] - t, "\n")
+    put <- function(key, x) cat("EST", key, sprintf("%%.17g", as.numeric(x)), "\n")
+
+    t <- start()
+    q <- svyquantile(~wait, des, probs, na.rm = TRUE)[[1]]
+    lap("quantile national", t)
+    for (j in seq_along(probs)) put(paste0("quantile:", probs[j]), q[j, c("quantile", "se")])
+    t <- start()
+    qp <- svyby(~wait, ~province, des, svyquantile, quantiles = probs, na.rm = TRUE, ci = TRUE)
+    lap("quantile by province", t)
+    est <- as.matrix(qp[, 1 + seq_along(probs)])
+    se <- as.matrix(SE(qp))
+    for (i in seq_len(nrow(qp))) for (j in seq_along(probs))
+      put(paste0("quantile:", qp$province[i], ":", probs[j]), c(est[i, j], se[i, j]))
+
+    t <- start()  # what analysis.table computes: the test, counts, shares, shares within rows
+    test <- svychisq(~channel + q11, des)
+    counts <- svytable(~channel + q11, des)
+    shares <- svymean(~interaction(channel, q11), des, na.rm = TRUE)
+    within <- svyby(~q11, ~channel, des, svymean, na.rm = TRUE)
+    lap("table", t)
+    put("table:test", c(test$statistic, test$parameter, test$p.value))
+    est <- as.matrix(within[, 1 + seq_len(nlevels(d$q11))])
+    se <- as.matrix(SE(within))
+    for (i in seq_len(nrow(within))) for (j in seq_len(nlevels(d$q11)))
+      put(paste0("table:", within$channel[i], ":", levels(d$q11)[j]), c(est[i, j], se[i, j]))
+
+    models <- list(%(models)s)
+    for (family in names(models)) {
+      t <- start()
+      fam <- if (family == "binomial") quasibinomial() else gaussian()
+      fit <- summary(svyglm(as.formula(models[[family]]), des, family = fam))
+      lap(paste("glm", family), t)
+      co <- coef(fit)
+      for (term in rownames(co)) put(paste0(family, ":", term), co[term, 1:2])
+    }
     """
 )
 
@@ -287,6 +454,65 @@ def run_r(path: Path, timeout: float) -> dict | None:
     return out
 
 
+def run_parts(path: Path) -> dict:
+    """Quantiles, the table and both models in a fresh process; their seconds and numbers."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PARTS_CHILD, str(path), json.dumps(PROBS), json.dumps(MODELS)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=child_env(one_thread=True),
+    )
+    if proc.returncode != 0:
+        sys.exit(f"analysis failed:\n{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def r_formula(formula: str) -> str:
+    """R's spelling of one of :data:`MODELS`: ``C(channel)`` is ``channel``."""
+    return re.sub(r"C\((\w+)\)", r"\1", formula)
+
+
+def r_term(term: str) -> str:
+    """R's name of a coefficient: ``Intercept`` is ``(Intercept)``, ``C(g)[T.b]`` is ``gb``."""
+    return (
+        "(Intercept)" if term == "Intercept" else re.sub(r"^C\((\w+)\)\[T\.(.+)\]$", r"\1\2", term)
+    )
+
+
+def run_r_parts(path: Path, timeout: float) -> dict | None:
+    """R's quantiles, table and models; None without Rscript, as :func:`run_r` otherwise."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return None
+    models = ", ".join(f'{family} = "{r_formula(f)}"' for family, f in MODELS.items())
+    script = path.with_name(path.stem + "_parts.R")
+    script.write_text(R_PARTS_SCRIPT % {"probs": ", ".join(map(str, PROBS)), "models": models})
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [rscript, str(script), str(path)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"timeout": True, "wall": time.perf_counter() - start}
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1:] or ["?"]}
+    out: dict = {"wall": time.perf_counter() - start, "times": {}, "numbers": {}}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if parts[:1] == ["READ"]:
+            out["read"] = float(parts[1])
+        elif parts[:1] == ["TIME"]:
+            out["times"][" ".join(parts[1:-1])] = float(parts[-1])
+        elif parts[:1] == ["EST"]:
+            out["numbers"][parts[1]] = tuple(float(v) for v in parts[2:])
+    return out
+
+
 def largest_difference(ours: dict, theirs: dict) -> float:
     """Largest relative difference between two sets of national (estimate, se)."""
     return max(
@@ -344,6 +570,61 @@ def report_r(theirs: dict, ours: dict, runs: dict[str, dict]) -> None:
     print(f"largest relative difference of national estimates and SEs from R: {diff:.1e}")
 
 
+def _part_of(key: str) -> str:
+    """The part of :data:`PARTS` a number belongs to, from its key."""
+    kind = key.split(":")[0]
+    if kind == "quantile":
+        return "quantile national" if key.count(":") == 1 else "quantile by province"
+    return "table" if kind == "table" else f"glm {kind}"
+
+
+def part_differences(ours: dict, theirs: dict) -> dict[str, float]:
+    """Largest relative difference from R of each part's numbers (R's names for the terms)."""
+    renamed = {}
+    for key, values in ours.items():
+        kind, _, rest = key.partition(":")
+        renamed[f"{kind}:{r_term(rest)}" if kind in MODELS else key] = values
+    missing = sorted(set(theirs) ^ set(renamed))
+    if missing:
+        sys.exit(f"the numbers of R and analysis differ in their keys: {missing[:5]}")
+    return {
+        part: largest_difference(
+            {k: v for k, v in renamed.items() if _part_of(k) == part},
+            {k: v for k, v in theirs.items() if _part_of(k) == part},
+        )
+        for part in PARTS
+    }
+
+
+def report_parts(parts: dict, theirs: dict | None) -> None:
+    """A table: each part's seconds, R's, the ratio and the largest difference from R."""
+    print(
+        f"quantiles, table and glm in-process, median of 3 runs (reading the CSV "
+        f"{parts['read']:.2f} s more; building the design and imports not timed, nor are they "
+        f"in R, which runs each once); peak memory of one pass {parts['peak'] / 2**30:.2f} GB"
+    )
+    differences = part_differences(parts["numbers"], theirs["numbers"]) if theirs else {}
+    width = max(map(len, PARTS))
+    header = f"  {'':<{width}}  analysis"
+    if theirs:
+        header += "         R   ratio  largest difference from R"
+    print(header)
+    for part in PARTS:
+        line = f"  {part:<{width}}  {parts['times'][part]:6.2f} s"
+        if theirs:
+            seconds = theirs["times"][part]
+            ratio = seconds / parts["times"][part]
+            line += f"  {seconds:6.1f} s  {ratio:4.0f}x  {differences[part]:.1e}"
+        print(line)
+    for part, what in PARTS.items():
+        print(f"  {part}: {what}")
+    if theirs:
+        print(
+            f"  R: reading the CSV {theirs['read']:.1f} s; Rscript {theirs['wall']:.1f} s in all. "
+            "R's logistic fit stops at glm.control(epsilon = 1e-8): its SEs differ by about 1e-6"
+        )
+
+
 def main() -> None:
     """Generate the file, time both implementations, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -352,6 +633,12 @@ def main() -> None:
     parser.add_argument("--r-timeout", type=float, default=3600.0, help="seconds (default 3600)")
     parser.add_argument("--skip-r", action="store_true", help="do not run R")
     parser.add_argument("--keep", type=Path, help="write the data file into this folder")
+    parser.add_argument(
+        "--index-only",
+        action="store_true",
+        help="time the index only, not the quantiles, table and models "
+        "(which add about a minute, most of it R's)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -372,20 +659,33 @@ def main() -> None:
         if parquet is not None:
             runs["Parquet"] = run_cli(parquet)
         report_cli(runs, ours)
+        parts = None if args.index_only else run_parts(path)
         if args.skip_r:
+            if parts is not None:
+                report_parts(parts, None)
             return
         theirs = run_r(path, args.r_timeout)
-        if theirs is None:
-            print("R: Rscript not found; no comparison")
-        elif theirs.get("timeout"):
-            print(
-                f"R: stopped after the timeout of {args.r_timeout:.0f} s; "
-                f"ratio at least {args.r_timeout / ours['compute']:.0f}x"
-            )
-        elif "error" in theirs:
-            print(f"R: failed: {theirs['error'][0]}")
-        else:
+        if _r_ran(theirs, args.r_timeout, ours["compute"]):
             report_r(theirs, ours, runs)
+        if parts is not None:
+            theirs_parts = run_r_parts(path, args.r_timeout)
+            ran = _r_ran(theirs_parts, args.r_timeout, sum(parts["times"].values()))
+            report_parts(parts, theirs_parts if ran else None)
+
+
+def _r_ran(theirs: dict | None, timeout: float, ours: float) -> bool:
+    """Whether R gave its figures; if not, say why."""
+    if theirs is None:
+        print("R: Rscript not found; no comparison")
+    elif theirs.get("timeout"):
+        print(
+            f"R: stopped after the timeout of {timeout:.0f} s; ratio at least {timeout / ours:.0f}x"
+        )
+    elif "error" in theirs:
+        print(f"R: failed: {theirs['error'][0]}")
+    else:
+        return True
+    return False
 
 
 if __name__ == "__main__":
