@@ -102,6 +102,11 @@ class Difference:
     p_value: float | None
     df: int | None
 
+    @property
+    def title(self) -> str:
+        """The index for people: a dimension's or an item's code, then its name."""
+        return f"{self.variable} {self.label}" if self.kind in ("dimension", "item") else self.label
+
     def significant(self, level: float) -> bool:
         """Whether the difference is significant at ``1 - level`` (its interval excludes 0)."""
         return self.p_value is not None and self.p_value < 1 - level
@@ -233,13 +238,7 @@ def compare_units(
     column = design.data[a.field]
     by = column.where(column.isin([a.code, b.code])).rename(a.field)
     questionnaire = questionnaire_of(wave.questionnaire)
-    try:
-        tables = _unit_tables(frame, design, questionnaire, by, items)
-    except ValueError as error:  # analysis names what is unusable
-        raise UserError(
-            _l("The indices of wave %(code)s cannot be computed: %(reason)s", code=wave.code,
-               reason=str(error))
-        ) from error  # fmt: skip
+    tables = _unit_tables(wave, frame, design, by, items)
     rows = []
     for table, keep in tables:
         rows += _unit_differences(table, keep, a, b, design.df, level, method)
@@ -282,13 +281,21 @@ def fixed_psu_design(data: pd.DataFrame):
     )
 
 
-def _unit_tables(
-    frame, design, questionnaire: Questionnaire, by, items: bool
-) -> list[tuple[Any, Any]]:
+def _unit_tables(wave: Wave, frame, design, by, items: bool) -> list[tuple[Any, Any]]:
     """The ``analysis`` tables of the two units' indices on ``design``, each with the
     variables to keep from it (None: all), as ``results.compute`` makes them: the index
     chain; the parts outside the headline; with ``items``, each "in general" item
-    anyone answered."""
+    anyone answered. UserError naming what ``analysis`` found unusable."""
+    try:
+        return _tables(frame, design, questionnaire_of(wave.questionnaire), by, items)
+    except ValueError as error:
+        raise UserError(
+            _l("The indices of wave %(code)s cannot be computed: %(reason)s", code=wave.code,
+               reason=str(error))
+        ) from error  # fmt: skip
+
+
+def _tables(frame, design, questionnaire: Questionnaire, by, items: bool) -> list[tuple[Any, Any]]:
     from analysis import as_table, mean, sipas_index
 
     tables: list[tuple[Any, Any]] = [
@@ -438,10 +445,7 @@ def _wave_estimates(wave: Wave, place: Place | None, method: str, level: float):
         if row["domain"] == domain
     }
     if not found:
-        raise UserError(
-            _l("%(place)s has no valid responses in wave %(wave)s.", place=place.code,
-               wave=wave.code)
-        )  # fmt: skip
+        raise _no_responses(place, wave)
     return computed.weighting, found
 
 
@@ -462,19 +466,8 @@ def _fixed_estimates(wave: Wave, place: Place):
     frame = wave_frame(wave)
     rows = frame.data[frame.data[place.field] == place.code]
     if rows.empty:
-        raise UserError(
-            _l("%(place)s has no valid responses in wave %(wave)s.", place=place.code,
-               wave=wave.code)
-        )  # fmt: skip
-    questionnaire = questionnaire_of(wave.questionnaire)
-    design = fixed_psu_design(rows)
-    try:
-        tables = _unit_tables(frame, design, questionnaire, None, True)
-    except ValueError as error:  # analysis names what is unusable
-        raise UserError(
-            _l("The indices of wave %(code)s cannot be computed: %(reason)s", code=wave.code,
-               reason=str(error))
-        ) from error  # fmt: skip
+        raise _no_responses(place, wave)
+    tables = _unit_tables(wave, frame, fixed_psu_design(rows), None, True)
     found = {
         estimate.variable: estimate
         for table, keep in tables
@@ -482,6 +475,12 @@ def _fixed_estimates(wave: Wave, place: Place):
         if keep is None or estimate.variable in keep
     }
     return ("design" if frame.weighted else "unweighted"), found
+
+
+def _no_responses(place: Place, wave: Wave) -> UserError:
+    return UserError(
+        _l("%(place)s has no valid responses in wave %(wave)s.", place=place.code, wave=wave.code)
+    )
 
 
 def _wave_difference(variable: str, a, b, level: float, method: str) -> Difference:

@@ -8,27 +8,19 @@ them, as in ``routes.py``.
 from __future__ import annotations
 
 from flask import abort, render_template, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from survey import charts, queries
 from survey.auth.policy import UnitScope, allow, current_scope, units_under
 from survey.errors import UserError
-from survey.models import Unit, Wave
+from survey.models import Unit
 from survey.services.questionnaires import questionnaire_of
 from survey.services.units import unit_by_code
 from survey.services.waves import wave_by_code
 from survey.workbench import bp
-from survey.workbench.routes import READERS
-
-PARTS = {"service": _l("Service index"), "policy": _l("Policy index")}
-
-
-def _locale() -> str:
-    return str(get_locale() or "vi")
-
+from survey.workbench.result_sets import PARTS, index_labels
+from survey.workbench.routes import READERS, reader_locale
 
 # --- the answers to each item --------------------------------------------------------
 
@@ -50,7 +42,7 @@ def answers(wave_code: str):
         )
     except UserError as error:
         return render_template("workbench/answers.html", problem=error.message, **page)
-    locale = _locale()
+    locale = reader_locale()
     groups = [
         {"group": group, "title": _group_title(group, locale), "chart": _stacked(group, locale),
          "satisfied": _satisfied_values(group)}
@@ -131,9 +123,8 @@ def trend(wave_code: str):
 
     wave = wave_by_code(wave_code) or abort(404)
     scope = current_scope()
-    locale = _locale()
     choices, side_by_side = trends.indices(questionnaire_of(wave.questionnaire))
-    labels = _index_labels(wave, choices, locale)
+    labels = index_labels(wave, reader_locale())
     chosen = request.args.getlist("index") or ["overall"]
     unknown = [code for code in chosen if code not in choices]
     if unknown:
@@ -151,15 +142,6 @@ def trend(wave_code: str):
         "workbench/trend.html", wave=wave, trend=found, places=places, labels=labels,
         choices=choices, chosen=chosen, chosen_labels=", ".join(labels[c] for c in chosen),
     )  # fmt: skip
-
-
-def _index_labels(wave: Wave, codes: list[str], locale: str) -> dict[str, str]:
-    """``codes`` (overall, parts, dimensions) to their names for people."""
-    labels = {"overall": _("Overall index (headline)")}
-    labels |= {part: str(name) for part, name in PARTS.items()}
-    for dimension in questionnaire_of(wave.questionnaire).dimensions:
-        labels[dimension.code] = f"{dimension.code} {dimension.name.get(locale)}"
-    return {code: labels.get(code, code) for code in codes}
 
 
 def _trend_place(found, domain, chosen, side_by_side, labels, scope) -> dict:

@@ -15,22 +15,35 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField
 
-from survey import queries
+from survey import charts, queries
 from survey.auth.policy import allow, current_scope
 from survey.errors import UserError
 from survey.services.waves import wave_by_code
 from survey.workbench import bp
+from survey.workbench.result_sets import LEVELS
 from survey.workbench.routes import READERS
 
-LEVELS = [SelectChoice("0.9", "90%"), SelectChoice("0.95", "95%"), SelectChoice("0.99", "99%")]
 FIELD_NAMES = {"province": _l("Provinces"), "commune": _l("Communes"), "desk": _l("Desks")}
 
 
-class CompareForm(FlaskForm):
-    """What to compare, sent by GET: it changes nothing."""
+class QueryForm(FlaskForm):
+    """A form sent by GET: it changes nothing, so it needs no CSRF token."""
 
     class Meta:
         csrf = False
+
+    def choose(self, **defaults: str) -> None:
+        """Give each of the named fields its default where the query leaves it out; a
+        value that is not one of the field's choices is a bad request (400)."""
+        for name, default in defaults.items():
+            chosen = self[name]
+            chosen.data = chosen.data or default
+            if chosen.data not in {choice.value for choice in chosen.choices}:
+                abort(400)
+
+
+class CompareForm(QueryForm):
+    """What to compare."""
 
     kind = SelectField(
         _l("Compare"),
@@ -67,7 +80,6 @@ class CompareForm(FlaskForm):
 def compare(wave_code: str):
     """Two units of the wave, or the wave and another of the same kind: each index of both,
     the difference A - B, its interval and p-value, as a chart and a table."""
-    from survey import charts
     from survey.services import comparisons
 
     wave = wave_by_code(wave_code) or abort(404)
@@ -88,9 +100,9 @@ def compare(wave_code: str):
     chart = None
     if comparison is not None:
         chart = charts.difference_chart(
-            [{"label": _chart_label(row), "estimate": row.estimate, "ci_low": row.ci_low,
+            [{"label": row.title, "estimate": row.estimate, "ci_low": row.ci_low,
               "ci_high": row.ci_high, "significant": row.significant(comparison.level)}
-             for row in comparison.rows]
+             for row in comparison.rows], *names,
         )  # fmt: skip
     return render_template(
         "workbench/compare.html", wave=wave, form=form, comparison=comparison, chart=chart,
@@ -105,17 +117,12 @@ def _compare_form(places: dict, others: list, national: bool) -> CompareForm:
         for name, found in places.items()
         for place, label in found
     ]
-    form.unit_a.choices = [SelectChoice("", _l("Choose a unit")), *options]
-    form.unit_b.choices = [SelectChoice("", _l("Choose a unit")), *options]
+    for unit in (form.unit_a, form.unit_b):
+        unit.choices = [SelectChoice("", _l("Choose a unit")), *options]
     whole = [SelectChoice("", _l("The whole wave"))] if national else []
     form.place.choices = [*whole, *options]
     form.other.choices = [SelectChoice(w.code, f"{w.code} · {w.name}") for w in others]
-    form.kind.data = form.kind.data or "units"
-    form.test.data = form.test.data or "normal"
-    form.level.data = form.level.data or "0.95"
-    for chosen in (form.kind, form.test, form.level):
-        if chosen.data not in {choice.value for choice in chosen.choices}:
-            abort(400)
+    form.choose(kind="units", test="normal", level="0.95")
     return form
 
 
@@ -149,17 +156,8 @@ def _compare(form: CompareForm, wave, places: dict, others: list, national: bool
     return result, (f"{wave.code}{where}", f"{other.code}{where}")
 
 
-def _chart_label(row) -> str:
-    if row.kind in ("dimension", "item"):
-        return f"{row.variable} {row.label}"
-    return row.label
-
-
-class DriversForm(FlaskForm):
-    """Which model, sent by GET: it changes nothing."""
-
-    class Meta:
-        csrf = False
+class DriversForm(QueryForm):
+    """Which model."""
 
     family = SelectField(
         _l("Model"),
@@ -176,33 +174,27 @@ class DriversForm(FlaskForm):
 def drivers(wave_code: str):
     """What moves overall satisfaction: each service dimension's effect (design-based
     regression) against its index, over the reader's units."""
-    from survey import charts
     from survey.services import drivers as driver_service
 
     wave = wave_by_code(wave_code) or abort(404)
     form = DriversForm(formdata=request.args)
-    form.family.data = form.family.data or driver_service.DEFAULT_FAMILY
-    form.level.data = form.level.data or "0.95"
-    for chosen in (form.family, form.level):
-        if chosen.data not in {choice.value for choice in chosen.choices}:
-            abort(400)
+    form.choose(family=driver_service.DEFAULT_FAMILY, level="0.95")
     scope = current_scope()
+    page = {"wave": wave, "form": form, "national": scope.is_national}
     try:
         result = driver_service.analyse(
             wave, scope, family=form.family.data, level=float(form.level.data)
         )
     except UserError as error:
         return render_template(
-            "workbench/drivers.html", wave=wave, form=form, result=None, chart=None,
-            problem=error.message, national=scope.is_national,
-        )  # fmt: skip
+            "workbench/drivers.html", result=None, chart=None, problem=error.message, **page
+        )
+    names = {d.term: f"{d.dimension} {d.label}" for d in result.drivers}
     chart = charts.importance_chart(
-        [{"label": d.dimension, "full_label": f"{d.dimension} {d.label}", "index": d.index,
+        [{"label": d.dimension, "full_label": names[d.term], "index": d.index,
           "index_low": d.index_low, "index_high": d.index_high, "effect": d.effect,
           "effect_low": d.effect_low, "effect_high": d.effect_high} for d in result.drivers]
     )  # fmt: skip
-    names = {driver.term: f"{driver.dimension} {driver.label}" for driver in result.drivers}
     return render_template(
-        "workbench/drivers.html", wave=wave, form=form, result=result, chart=chart,
-        problem=None, names=names, national=scope.is_national,
-    )  # fmt: skip
+        "workbench/drivers.html", result=result, chart=chart, problem=None, names=names, **page
+    )

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -29,7 +28,7 @@ from survey.models import ResultSet, Wave
 from survey.services.questionnaires import questionnaire_of
 from survey.services.waves import wave_by_code
 from survey.workbench import bp
-from survey.workbench.routes import READERS
+from survey.workbench.routes import READERS, reader_locale
 
 INTERVALS = [
     SelectChoice("wald", _l("Wald (normal)")),
@@ -153,7 +152,7 @@ def result_set_download(number: int, fmt: str):
     found = _result_set(number)
     keep = result_sets.visible(current_scope())
     rows = [row for row in result_sets.rows(found) if keep(row["domain"])]
-    records = result_sets.export_records(found.wave, rows, str(get_locale() or "vi"))
+    records = result_sets.export_records(found.wave, rows, reader_locale())
     name = f"{found.wave.code}-result-set-{found.id}.{fmt}"
     if fmt == "csv":
         response = current_app.response_class(result_sets.index_csv(records), mimetype="text/csv")
@@ -186,8 +185,8 @@ def _set_page(result_set: ResultSet) -> dict[str, Any]:
     from survey.services import result_sets
 
     wave = result_set.wave
-    locale = str(get_locale() or "vi")
-    labels = _variable_labels(wave, locale)
+    locale = reader_locale()
+    labels = index_labels(wave, locale)
     charted = result_sets.rows(result_set, variables=list(labels), with_positions=True)
     keep = result_sets.visible(current_scope())
     rows = [row for row in charted if keep(row["domain"])]
@@ -304,7 +303,7 @@ def _official_table(rows: list[dict], whole: dict, units: list[dict]) -> list[di
     return table
 
 
-def _variable_labels(wave: Wave, locale: str) -> dict[str, str]:
+def index_labels(wave: Wave, locale: str) -> dict[str, str]:
     """Names of the indices a chart can show: overall, the parts, the dimensions."""
     questionnaire = questionnaire_of(wave.questionnaire)
     labels = {"overall": _("Overall index (headline)")}
@@ -336,7 +335,7 @@ def _field_label(wave: Wave, name: str) -> str:
         item = questionnaire_of(wave.questionnaire).item(name)
     except KeyError:
         return name
-    return f"{name} {charts.shorten(item.text.get(str(get_locale() or 'vi')), 60)}"
+    return f"{name} {charts.shorten(item.text.get(reader_locale()), 60)}"
 
 
 def _options_text(options: dict) -> str:

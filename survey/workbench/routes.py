@@ -1,4 +1,5 @@
-"""Read-only counts and progress of each wave, over the reader's units; the sampling frame.
+"""Read-only counts and progress of each wave, over the reader's units; the sampling frame;
+what the workbench's views share (the reader's language, reading an uploaded file).
 
 The statistics (pandas, ``analysis``) are imported by the views that use them,
 so the citizen's workers and every ``flask`` command start without them.
@@ -6,7 +7,11 @@ so the citizen's workers and every ``flask`` command start without them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -29,6 +34,26 @@ READERS = ("analyst", "supervisor", "admin")
 @bp.context_processor
 def helpers() -> dict:
     return {"local_time": local_time}
+
+
+def reader_locale() -> str:
+    """The reader's language (Vietnamese unless they chose another)."""
+    return str(get_locale() or "vi")
+
+
+def read_upload(
+    form: FlaskForm, parse: Callable[[bytes, str], Any], error: type[ValueError]
+) -> tuple[Any, list[tuple[int, str]]]:
+    """The rows ``parse`` makes of the file of ``form`` (its content and name), once the
+    form is sent and valid, else None; and the problems (line, message) of a file with
+    bad rows, whose ``error`` carries them (then None: nothing is to be imported)."""
+    if not form.validate_on_submit():
+        return None, []
+    upload = form.file.data
+    try:
+        return parse(upload.read(), upload.filename or ""), []
+    except error as found:
+        return None, found.problems
 
 
 @bp.route("/")
@@ -71,19 +96,17 @@ def frame(wave_code: str):
     """The wave's sampling frame within the reader's units: progress per stratum, import."""
     wave = wave_by_code(wave_code) or abort(404)
     scope = current_scope()
-    form, problems = FrameForm(), []
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            rows = frames.read_table(upload.read(), upload.filename or "")
-            rows = frames.parse_frame(rows, wave, scope)
-        except frames.FrameFileError as error:
-            problems = error.problems
-        else:
-            count = frames.import_frame(wave, rows, scope=scope, by=current_user)
-            db.session.commit()
-            flash(_("%(count)d PSUs imported into the frame.", count=count), "info")
-            return redirect(url_for("workbench.frame", wave_code=wave.code))
+    form = FrameForm()
+    rows, problems = read_upload(
+        form,
+        lambda content, name: frames.parse_frame(frames.read_table(content, name), wave, scope),
+        frames.FrameFileError,
+    )
+    if rows is not None:
+        count = frames.import_frame(wave, rows, scope=scope, by=current_user)
+        db.session.commit()
+        flash(_("%(count)d PSUs imported into the frame.", count=count), "info")
+        return redirect(url_for("workbench.frame", wave_code=wave.code))
     margin = float(current_app.config["SAMPLE_MARGIN"])
     strata = [
         (row, frames.target_sample_size(row.size, margin))

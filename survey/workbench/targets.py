@@ -23,13 +23,8 @@ from survey.errors import UserError
 from survey.extensions import db
 from survey.services.waves import wave_by_code
 from survey.workbench import bp
-
-WEIGHTINGS = {
-    "design": _l("Design weights from the frame"),
-    "unweighted": _l("Unweighted (no frame)"),
-    "post-stratify": _l("Post-stratified to the targets"),
-    "rake": _l("Raked to the targets"),
-}
+from survey.workbench.result_sets import WEIGHTINGS
+from survey.workbench.routes import read_upload
 
 
 class TargetsForm(FlaskForm):
@@ -56,23 +51,19 @@ def wave_targets(wave_code: str):
 
     wave = wave_by_code(wave_code) or abort(404)
     scope = current_scope()
-    form, problems = TargetsForm(), []
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            rows = targets.read_table(upload.read(), upload.filename or "")
-            parsed = targets.parse_targets(rows, wave, scope)
-        except targets.TargetFileError as error:
-            problems = error.problems
-        else:
-            count = targets.import_targets(wave, parsed, scope=scope, by=current_user)
-            db.session.commit()
-            flash(
-                _("%(count)d cells of margin %(margin)s imported.", count=count,
-                  margin=parsed.margin),
-                "info",
-            )  # fmt: skip
-            return redirect(url_for("workbench.wave_targets", wave_code=wave.code))
+    form = TargetsForm()
+    parsed, problems = read_upload(
+        form,
+        lambda content, name: targets.parse_targets(targets.read_table(content, name), wave, scope),
+        targets.TargetFileError,
+    )
+    if parsed is not None:
+        count = targets.import_targets(wave, parsed, scope=scope, by=current_user)
+        db.session.commit()
+        message = _("%(count)d cells of margin %(margin)s imported.", count=count,
+                    margin=parsed.margin)  # fmt: skip
+        flash(message, "info")
+        return redirect(url_for("workbench.wave_targets", wave_code=wave.code))
     page = render_template(
         "workbench/targets.html", wave=wave, form=form, problems=problems,
         margins=targets.margin_tables(wave, scope), weights=targets.compare_weights(wave, scope),

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from survey.auth.policy import NATIONAL, scope_of, units_under
-from survey.charts import NA_END, NA_START, STACK_END, STACK_START
+from survey.charts.stacked import NA_END, NA_START, STACK_END, STACK_START
 from survey.extensions import db
 from survey.models import Answer, Response, ServicePoint, Unit
 from survey.services import results
@@ -223,7 +223,7 @@ def test_the_page_renders_for_every_role_that_may_see_it(wave, client, login, ro
     if status == 200:
         page = response.get_data(as_text=True)
         assert page.count("<svg") == len(answer_distributions(wave).groups)
-        assert "S-B3" in page and "<details>" in page
+        assert "S-B3" in page and '<details class="numbers" open>' in page
 
 
 def test_a_wave_without_valid_responses_says_so(wave, client, login):

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from analysis import contrast, sipas_index
 from survey import charts
+from survey.charts.bands import BAND_END, BAND_START
 from survey.extensions import db
 from survey.models import Answer, FrameEntry, Response, ResultRow, ResultSet, ServicePoint, Unit
 from survey.queries import as_utc
@@ -236,8 +237,7 @@ def test_the_page_shows_sorted_bars_with_whiskers_at_the_interval_ends(wave, log
         values = [whole["estimate"]]
         for row in units:
             values += [row["estimate"], row["ci_low"], row["ci_high"]]
-        scale = charts.Scale(*charts.percent_axis(values), charts.ESTIMATE_START,
-                             charts.ESTIMATE_END)  # fmt: skip
+        scale = charts.Scale(*charts.percent_axis(values), BAND_START, BAND_END)
         chart = svg(page, "bars-chart")
         drawn = bars_of(chart)
         assert len(drawn) == len(units)

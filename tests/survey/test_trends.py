@@ -192,7 +192,7 @@ def test_the_page_renders_for_every_role_that_may_see_it(
     if status == 200:
         page = response.get_data(as_text=True)
         assert page.count("<svg") == 1 + 5  # overall, then the five service dimensions
-        assert WAVE_CODE in page and "<details>" in page
+        assert WAVE_CODE in page and '<details class="numbers" open>' in page
 
 
 def test_an_unknown_index_is_refused(current, client, login):
