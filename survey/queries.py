@@ -217,7 +217,9 @@ def audit_choices(*, scope: UnitScope) -> tuple[list[str], list[str]]:
 
 
 def valid_responses(wave: Wave) -> list[tuple]:
-    """``(response id, desk id, desk code, desk unit id, procedure code, channel)``.
+    """``(response id, desk id, desk code, desk unit id, procedure code, channel,
+    procedure field, the response's own unit id)``; the last is a household response's
+    commune or village cluster.
 
     Only valid responses count in every statistic.
     """
@@ -229,6 +231,8 @@ def valid_responses(wave: Wave) -> list[tuple]:
             ServicePoint.unit_id,
             Procedure.code,
             Response.channel,
+            Procedure.field,
+            Response.unit_id,
         )
         .join(ServicePoint, ServicePoint.id == Response.service_point_id)
         .outerjoin(Procedure, Procedure.id == Response.procedure_id)

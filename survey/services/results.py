@@ -1,7 +1,10 @@
 """Run a wave's SIPAS index computation: the numbers the pages, exports and CLI show.
 
 Every index (item, dimension, part, overall) with its interval, for the
-whole wave or by domain fields, from ``survey.services.design_frame``.
+whole wave or by domain fields. With the frame's weights (or none) the
+database sums the answers per PSU and domain (``survey.services.wave_sums``:
+a national wave never comes into Python row by row); calibrated weights need
+the rows (``survey.services.design_frame``). Both paths give the same numbers.
 ``overall`` is the mean of the questionnaire's headline parts; a part outside
 the headline (the desk form's four policy items) is reported as a part row
 after them, and each "in general" item as one row of its own.
@@ -10,7 +13,7 @@ after them, and each "in general" item as one row of its own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -19,10 +22,14 @@ from flask_babel import lazy_gettext as _l
 from analysis import EstimateTable, as_table, mean, sipas_index
 from survey.errors import UserError
 from survey.models import Wave
+from survey.services import wave_sums
 from survey.services.design_frame import DOMAIN_FIELDS, WaveFrame, grouping_items, wave_frame
 from survey.services.questionnaires import questionnaire_of
+from survey.services.wave_sums import Estimates
 
 INTERVALS = ("wald", "wald-t", "logit", "beta")
+#: The frame's base weights, or those calibrated to the wave's targets (one margin, or all).
+WEIGHTINGS = ("design", "post-stratify", "rake")
 #: The keys of ``python -m analysis``, how the weights were made, and cautions.
 COLUMNS = (
     "variable", "domain", "estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "weighting",
@@ -34,8 +41,9 @@ COLUMNS = (
 class Computation:
     """The rows of one computation, how the wave was weighted, and what it read.
 
-    ``digest`` is a SHA-256 of everything the numbers depend on (the analysed
-    rows with their design columns, the options and the questionnaire's
+    ``digest`` is a SHA-256 of everything the numbers depend on (what they were
+    made from -- the database's sums per PSU and domain, or the analysed rows with
+    their design columns --, the frame, the options and the questionnaire's
     structure): two computations with the same digest give the same numbers.
     A saved result set (``survey.services.result_sets``) records it.
     """
@@ -45,6 +53,10 @@ class Computation:
     records: list[dict[str, Any]]
     response_count: int
     digest: str
+    #: The ``sipas_index`` table of the item, dimension, part and ``overall`` rows, in
+    #: memory only: its estimating functions give contrasts of them (e.g. the
+    #: official-style mean of unit indices in ``survey.services.result_sets``).
+    index_table: EstimateTable | None = field(default=None, repr=False, compare=False)
 
 
 def domain_fields(wave: Wave) -> list[str]:
@@ -54,7 +66,12 @@ def domain_fields(wave: Wave) -> list[str]:
 
 
 def compute(
-    wave: Wave, by: Sequence[str] = (), *, interval: str = "wald", level: float = 0.95
+    wave: Wave,
+    by: Sequence[str] = (),
+    *,
+    weighting: str = "design",
+    interval: str = "wald",
+    level: float = 0.95,
 ) -> Computation:
     """Every SIPAS index of ``wave`` with its ``level`` interval, for each domain of ``by``.
 
@@ -62,7 +79,8 @@ def compute(
     and ``overall`` (the mean of the headline parts) of ``analysis.sipas_index``;
     the parts outside the headline (their dimensions and items are already
     among the rows above); then the "in general" items (see
-    :func:`overall_item_tables`).
+    :func:`overall_item_tables`). ``weighting`` is one of :data:`WEIGHTINGS`
+    (``survey.services.targets`` calibrates).
     """
     unknown = [name for name in by if name not in domain_fields(wave)]
     if unknown:
@@ -73,71 +91,97 @@ def compute(
                 fields=", ".join(domain_fields(wave)),
             )
         )
+    if weighting not in WEIGHTINGS:
+        raise UserError(
+            _l("Unknown weighting %(name)s: choose from %(names)s.", name=weighting,
+               names=", ".join(WEIGHTINGS))
+        )  # fmt: skip
     if interval not in INTERVALS:
         raise UserError(_l("Unknown interval %(name)s.", name=interval))
     if not 0 < level < 1:
         raise UserError(_l("The level must be between 0 and 1, like 0.95."))
-    frame = wave_frame(wave)
-    domains = list(by) or None
+    options = {"by": list(by), "interval": interval, "level": level}
     try:
-        table = sipas_index(
-            frame.design,
-            frame.dimensions,
-            parts=frame.parts or None,
-            satisfied=(1,),
-            by=domains,
+        found = (
+            wave_sums.estimates(wave, by, options)
+            if weighting == "design"  # the frame's weights (or none): summed in the database
+            else frame_estimates(wave, wave_frame(wave, weighting), list(by) or None, options)
         )
     except ValueError as error:  # analysis names what is unusable, e.g. an item nobody answered
         raise UserError(
             _l("The indices of wave %(code)s cannot be computed: %(reason)s", code=wave.code,
                reason=str(error))
         ) from error  # fmt: skip
-    rows = [table.to_records(level, interval)]
+    rows = [table.to_records(level, interval) for table in found.tables]
+    limits = (
+        int(current_app.config["RESULT_MIN_N"]),
+        float(current_app.config["RESULT_MAX_CI_WIDTH"]),
+    )
+    records = [
+        {**row, "weighting": found.weighting, "flags": flags(row, *limits)}
+        for row in _domain_by_domain(rows)
+    ]
+    return Computation(
+        wave.code, found.weighting, records, found.response_count, found.digest, found.index_table
+    )
+
+
+def frame_estimates(
+    wave: Wave, frame: WaveFrame, domains: list[str] | None, options: dict[str, Any]
+) -> Estimates:
+    """The row path: every index from the wave's rows in ``frame`` (calibrated weights
+    need them); the same tables as ``wave_sums.estimates`` makes from the database's sums.
+    """
+    table = sipas_index(
+        frame.design, frame.dimensions, parts=frame.parts or None, satisfied=(1,), by=domains
+    )
+    tables = [table]
     if frame.other_parts:
-        rows.append(_other_parts(frame, domains).to_records(level, interval))
+        tables.append(_other_parts(frame, domains))
     questionnaire = questionnaire_of(wave.questionnaire)
     overall_items = [item.code for item in questionnaire.items() if item.overall]
-    for item_table in overall_item_tables(frame, overall_items, domains):
-        rows.append(item_table.to_records(level, interval))
-    weighting = "design" if frame.weighted else "unweighted"
-    records = [
-        {**row, "weighting": weighting, "flags": flags(row)} for row in _domain_by_domain(rows)
-    ]
-    options = {"by": list(by), "interval": interval, "level": level}
+    tables += overall_item_tables(frame, overall_items, domains)
     digest = _digest(frame, options)
-    return Computation(wave.code, weighting, records, len(frame.data), digest)
+    return Estimates(tables, frame.weighting, len(frame.data), digest, table)
 
 
 def _digest(frame: WaveFrame, options: dict[str, Any]) -> str:
     """SHA-256 of the analysed rows (design columns, domains, item scores), the index's
-    structure and the options: what the numbers are a function of."""
+    structure, the weighting and targets, and the options: what the numbers are a function of."""
     import hashlib
     import json
 
     import pandas as pd
 
     hasher = hashlib.sha256()
-    structure = [frame.weighted, frame.dimensions, frame.parts, frame.other_parts, options]
+    structure = [frame.weighted, frame.weighting, frame.targets, frame.dimensions, frame.parts,
+                 frame.other_parts, options]  # fmt: skip
     hasher.update(json.dumps(structure, sort_keys=True).encode())
     hasher.update(",".join(map(str, frame.data.columns)).encode())
     hasher.update(pd.util.hash_pandas_object(frame.data, index=False).to_numpy().tobytes())
     return hasher.hexdigest()
 
 
-def flags(row: dict[str, Any]) -> list[str]:
+def flags(
+    row: dict[str, Any], min_n: int | None = None, max_width: float | None = None
+) -> list[str]:
     """Why an estimate deserves caution; it is flagged, never hidden.
 
-    ``small_n``: fewer than ``RESULT_MIN_N`` valid answers; ``wide_ci``: the
-    interval is wider than ``RESULT_MAX_CI_WIDTH`` (on the 0..1 scale);
-    ``no_estimate``: nothing to estimate in the domain.
+    ``small_n``: fewer than ``min_n`` (``RESULT_MIN_N``) valid answers; ``wide_ci``:
+    the interval is wider than ``max_width`` (``RESULT_MAX_CI_WIDTH``, on the 0..1
+    scale); ``no_estimate``: nothing to estimate in the domain.
     """
     if row["estimate"] is None:
         return ["no_estimate"]
+    if min_n is None:
+        min_n = int(current_app.config["RESULT_MIN_N"])
+    if max_width is None:
+        max_width = float(current_app.config["RESULT_MAX_CI_WIDTH"])
     found = []
-    if row["n"] < int(current_app.config["RESULT_MIN_N"]):
+    if row["n"] < min_n:
         found.append("small_n")
     low, high = row["ci_low"], row["ci_high"]
-    if low is None or high is None or high - low > float(current_app.config["RESULT_MAX_CI_WIDTH"]):
+    if low is None or high is None or high - low > max_width:
         found.append("wide_ci")
     return found
 
