@@ -529,9 +529,14 @@ def _csv_value(value: Any) -> Any:
 
 
 def render(records: list[dict[str, Any]], fmt: str, columns: Sequence[str] = COLUMNS) -> str:
-    """Records as JSON (a list of objects) or CSV text with ``columns``."""
+    """Records as JSON (a list of objects, one a line) or CSV text with ``columns``.
+
+    One ``json.dumps`` per record keeps the C encoder (``indent`` would use the
+    pure-Python one, a second for a table by desk) and the output readable.
+    """
     if fmt == "json":
-        return json.dumps(records, ensure_ascii=False, indent=1) + "\n"
+        lines = ",\n".join(json.dumps(record, ensure_ascii=False) for record in records)
+        return f"[\n{lines}\n]\n" if records else "[]\n"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
