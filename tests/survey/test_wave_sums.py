@@ -231,7 +231,10 @@ def test_only_valid_responses_count_and_not_applicable_is_out(desk_wave):
     before = item_row(wave_sums.estimates(desk_wave), ITEM)
     assert before.n == answered(ITEM)
     voided = db.session.scalars(
-        select(Response).join(Answer).where(Answer.item_code == ITEM, Answer.value_num == 5)
+        select(Response)
+        .join(Answer)
+        .where(Response.wave_id == desk_wave.id, Answer.item_code == ITEM, Answer.value_num == 5)
+        .order_by(Response.id)
     ).first()
     voided.status = "void"
     db.session.commit()
