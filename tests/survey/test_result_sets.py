@@ -439,7 +439,11 @@ def test_cli_recompute_exits_0_when_identical_and_1_naming_differences(wave, run
     result_set = saved(wave, ["province"])
     same = runner.invoke(args=["results", "recompute", str(result_set.id)])
     assert same.exit_code == 0 and "identical" in same.stdout
-    response = db.session.scalars(select(Response).where(Response.status == "valid")).first()
+    response = db.session.scalars(
+        select(Response)
+        .where(Response.wave_id == wave.id, Response.status == "valid")
+        .order_by(Response.id)
+    ).first()
     response.status = "void"
     db.session.commit()
     changed = runner.invoke(args=["results", "recompute", str(result_set.id)])
