@@ -26,6 +26,7 @@ see ``survey.services.targets``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +36,7 @@ from flask_babel import lazy_gettext as _l
 from analysis import SurveyDesign
 from survey import queries
 from survey.errors import UserError
-from survey.models import Wave
+from survey.models import FrameEntry, Wave
 from survey.questionnaire import Item, Questionnaire
 from survey.services.questionnaires import questionnaire_of
 
@@ -251,22 +252,48 @@ def _group_label(value: float) -> str:
 
 
 def _design_columns(wave: Wave, rows: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """Stratum, PSU, fpc and base weight of each row, and whether they come from a frame.
+    """Stratum, PSU, fpc and base weight of each row, and whether they come from a frame."""
+    psus = rows.drop_duplicates("psu_id")
+    used = frame_entries_of(wave, psus["psu_id"].tolist(), psus["psu"].tolist())
+    columns = pd.DataFrame({"response_id": rows["response_id"], "psu": rows["psu"]})
+    if used is None:
+        columns["stratum"] = rows["province"]
+        columns["fpc"] = np.nan
+        columns["weight"] = 1.0
+        return columns[list(DESIGN_COLUMNS)], False
+    entry_of = dict(zip(psus["psu_id"], used, strict=True))
+    frame = [entry_of[psu_id] for psu_id in rows["psu_id"]]
+    columns["stratum"] = [entry.stratum for entry in frame]
+    columns["fpc"] = [float(entry.stratum_desks) for entry in frame]
+    size = np.array([float(entry.transactions) for entry in frame])
+    per_desk = columns.groupby("psu")["psu"].transform("size").to_numpy(float)
+    desks_answering = columns.groupby("stratum")["psu"].transform("nunique").to_numpy(float)
+    columns["weight"] = columns["fpc"].to_numpy() / desks_answering * size / per_desk
+    return columns[list(DESIGN_COLUMNS)], True
 
-    A desk wave's frame entries are matched by desk, a household wave's by unit.
+
+def frame_entries_of(
+    wave: Wave, psu_ids: Sequence[int], psu_codes: Sequence[str]
+) -> list[FrameEntry] | None:
+    """The frame entry of each PSU (a desk; a household wave's cluster), in order, or None
+    when the wave has no frame. The row path and the SQL path (``wave_sums``) both weight
+    from it.
+
+    UserError naming the PSUs with responses that the frame lacks, or when an entry has no
+    stratum count or size.
     """
     household = is_household(wave)
     entries = {
         (entry.unit_id if household else entry.service_point_id): entry
         for entry in queries.frame_entries(wave)
     }
-    columns = pd.DataFrame({"response_id": rows["response_id"], "psu": rows["psu"]})
     if not entries:
-        columns["stratum"] = rows["province"]
-        columns["fpc"] = np.nan
-        columns["weight"] = 1.0
-        return columns[list(DESIGN_COLUMNS)], False
-    outside = ", ".join(sorted(set(rows.loc[~rows["psu_id"].isin(entries), "psu"])))
+        return None
+    outside = ", ".join(
+        sorted(
+            {code for psu_id, code in zip(psu_ids, psu_codes, strict=True) if psu_id not in entries}
+        )
+    )
     if outside and household:
         raise UserError(
             _l(
@@ -283,15 +310,9 @@ def _design_columns(wave: Wave, rows: pd.DataFrame) -> tuple[pd.DataFrame, bool]
                 wave=wave.code,
             )
         )
-    frame = [entries[psu_id] for psu_id in rows["psu_id"]]
-    columns["stratum"] = [entry.stratum for entry in frame]
-    columns["fpc"] = [float(entry.stratum_desks or np.nan) for entry in frame]
-    size = np.array([float(entry.transactions or np.nan) for entry in frame])
-    if np.isnan(columns["fpc"]).any() or np.isnan(size).any():
+    used = [entries[int(psu_id)] for psu_id in psu_ids]
+    if any(not entry.stratum_desks or not entry.transactions for entry in used):
         raise UserError(
             _l("The frame of wave %(wave)s lacks a stratum count or a PSU size.", wave=wave.code)
         )
-    per_desk = columns.groupby("psu")["psu"].transform("size").to_numpy(float)
-    desks_answering = columns.groupby("stratum")["psu"].transform("nunique").to_numpy(float)
-    columns["weight"] = columns["fpc"].to_numpy() / desks_answering * size / per_desk
-    return columns[list(DESIGN_COLUMNS)], True
+    return used

@@ -59,7 +59,12 @@ from survey.errors import UserError
 from survey.extensions import db
 from survey.models import Answer, Procedure, Response, ServicePoint, Wave
 from survey.questionnaire import Questionnaire
-from survey.services.design_frame import _places, grouping_items, is_household
+from survey.services.design_frame import (
+    _places,
+    frame_entries_of,
+    grouping_items,
+    is_household,
+)
 from survey.services.questionnaires import questionnaire_of
 
 #: Where each field of ``design_frame.DOMAIN_FIELDS`` comes from: None for the PSU's
@@ -522,38 +527,13 @@ def _weights(wave: Wave, psus: pd.DataFrame, household: bool) -> PsuDesign:
     """Stratum, fpc and base weight of each PSU of ``psus``: ``(stratum_psus / PSUs of the
     stratum with a valid response) x (the PSU's size / its valid responses)``; without a
     frame the strata are the provinces and the weight is 1."""
-    entries = {
-        (entry.unit_id if household else entry.service_point_id): entry
-        for entry in queries.frame_entries(wave)
-    }
-    if not entries:
+    used = frame_entries_of(wave, [int(psu_id) for psu_id in psus.index], psus["psu"].tolist())
+    if used is None:
         psus["stratum"], psus["fpc"], psus["weight"] = psus["province"], np.nan, 1.0
         return PsuDesign(psus, False, [])
-    outside = ", ".join(sorted(psus.loc[~psus.index.isin(list(entries)), "psu"]))
-    if outside and household:
-        raise UserError(
-            _l(
-                "Clusters %(codes)s have responses but are not in the frame of wave %(wave)s.",
-                codes=outside,
-                wave=wave.code,
-            )
-        )
-    if outside:
-        raise UserError(
-            _l(
-                "Desks %(codes)s have responses but are not in the frame of wave %(wave)s.",
-                codes=outside,
-                wave=wave.code,
-            )
-        )
-    used = [entries[int(psu_id)] for psu_id in psus.index]
     psus["stratum"] = [entry.stratum for entry in used]
-    psus["fpc"] = [float(entry.stratum_desks or np.nan) for entry in used]
-    size = np.array([float(entry.transactions or np.nan) for entry in used])
-    if np.isnan(psus["fpc"]).any() or np.isnan(size).any():
-        raise UserError(
-            _l("The frame of wave %(wave)s lacks a stratum count or a PSU size.", wave=wave.code)
-        )
+    psus["fpc"] = [float(entry.stratum_desks) for entry in used]
+    size = np.array([float(entry.transactions) for entry in used])
     answering = psus.groupby("stratum")["psu"].transform("size").to_numpy(float)
     psus["weight"] = psus["fpc"].to_numpy() / answering * size / psus["responses"].to_numpy(float)
     frame = [
