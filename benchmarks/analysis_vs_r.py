@@ -429,21 +429,11 @@ def run_r(path: Path, timeout: float) -> dict | None:
     )
     script = path.with_suffix(".R")
     script.write_text(R_SCRIPT % {"dims": dims})
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            [rscript, str(script), str(path)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"timeout": True, "wall": time.perf_counter() - start}
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1:] or ["?"]}
-    out: dict = {"wall": time.perf_counter() - start, "national": {}}
-    for line in proc.stdout.splitlines():
+    stdout, out = run_rscript(rscript, script, path, timeout)
+    if stdout is None:
+        return out
+    out["national"] = {}
+    for line in stdout.splitlines():
         parts = line.split()
         if parts[:1] == ["READ"]:
             out["read"] = float(parts[1])
@@ -452,6 +442,25 @@ def run_r(path: Path, timeout: float) -> dict | None:
         elif parts[:1] == ["EST"]:
             out["national"][parts[1]] = (float(parts[2]), float(parts[3]))
     return out
+
+
+def run_rscript(rscript: str, script: Path, data: Path, timeout: float) -> tuple[str | None, dict]:
+    """Run an R script on ``data``: its output and ``{"wall": seconds}``, or None and why it
+    failed (``timeout`` or the last ``error`` line)."""
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [rscript, str(script), str(data)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None, {"timeout": True, "wall": time.perf_counter() - start}
+    if proc.returncode != 0:
+        return None, {"error": proc.stderr.strip().splitlines()[-1:] or ["?"]}
+    return proc.stdout, {"wall": time.perf_counter() - start}
 
 
 def run_parts(path: Path) -> dict:
@@ -488,21 +497,11 @@ def run_r_parts(path: Path, timeout: float) -> dict | None:
     models = ", ".join(f'{family} = "{r_formula(f)}"' for family, f in MODELS.items())
     script = path.with_name(path.stem + "_parts.R")
     script.write_text(R_PARTS_SCRIPT % {"probs": ", ".join(map(str, PROBS)), "models": models})
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            [rscript, str(script), str(path)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"timeout": True, "wall": time.perf_counter() - start}
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1:] or ["?"]}
-    out: dict = {"wall": time.perf_counter() - start, "times": {}, "numbers": {}}
-    for line in proc.stdout.splitlines():
+    stdout, out = run_rscript(rscript, script, path, timeout)
+    if stdout is None:
+        return out
+    out.update(times={}, numbers={})
+    for line in stdout.splitlines():
         parts = line.split()
         if parts[:1] == ["READ"]:
             out["read"] = float(parts[1])

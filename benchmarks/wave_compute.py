@@ -77,6 +77,7 @@ BENCH_USER, BENCH_PASSWORD, HOST = (
     _submit_load.HOST,
 )
 free_port, hidden_fields = _submit_load.free_port, _submit_load.hidden_fields
+flask = _submit_load.flask
 largest_difference = _sibling("analysis_vs_r").largest_difference
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,18 +184,6 @@ def app_environment(database_url: str) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
     )
     return env
-
-
-def flask(env: dict[str, str], *args: str) -> None:
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "survey", *args],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    print(f"flask {' '.join(args)}: {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def connect(database_url: str):
