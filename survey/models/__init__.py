@@ -1,6 +1,7 @@
 """The domain model; importing this package registers every table with Alembic."""
 
 from survey.models.geo import Procedure, ServicePoint, Unit, UnitSuccession
+from survey.models.paper import PaperBatch, PaperForm, PaperPass
 from survey.models.questionnaire import QuestionnaireVersion
 from survey.models.response import Answer, AuditEntry, Response
 from survey.models.results import ResultRow, ResultSet
@@ -12,6 +13,9 @@ __all__ = [
     "AuditEntry",
     "CalibrationTarget",
     "FrameEntry",
+    "PaperBatch",
+    "PaperForm",
+    "PaperPass",
     "Procedure",
     "QuestionnaireVersion",
     "Response",

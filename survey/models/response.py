@@ -25,7 +25,8 @@ class Response(db.Model):
     #: Issued with the form; a retried submission carries the same one.
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"))
-    service_point_id: Mapped[int] = mapped_column(ForeignKey("service_point.id"))
+    #: The desk; empty for a household paper form, which records its cluster (``unit_id``).
+    service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_point.id"))
     procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedure.id"))
     channel: Mapped[str] = mapped_column(String(16))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
