@@ -41,7 +41,10 @@ OPTION_KEYS = {"value", "vi", "en"}
 NAMED_KEYS = {"code", "vi", "en", "note"}  # dimensions (and part) and areas
 SECTION_KEYS = {"code", "vi", "en", "intro", "scale", "required", "items", "note"}
 ITEM_KEYS = {"code", "vi", "en", "scale", "required", "dimension", "part", "overall"}
-ITEM_KEYS |= {"show_if", "help", "note", "area"}
+ITEM_KEYS |= {"show_if", "help", "note", "area", "origin"}
+#: where an item's criterion comes from: the seed plans, a reconstruction of the
+#: ministry's form (sipas-method.md), or an addition of the platform's own.
+ORIGINS = ("seed", "reconstructed", "local")
 SHOW_IF_KEYS = {"item", "in"}
 
 #: A problem message quotes at most this many characters of a bad value.
@@ -140,6 +143,8 @@ class Item:
     part: str | None = None
     #: the policy area (ECON, HEALTH ...) the item is about, if any.
     area: str | None = None
+    #: "seed", "reconstructed" or "local" (see ORIGINS); None where the file does not say.
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -750,6 +755,7 @@ class _Parser:
             "help": self.text(raw["help"], where, "help") if "help" in raw else None,
             "note": self.note(raw, where),
             "area": self.item_area(raw, where, context["areas"]),
+            "origin": self.item_origin(raw, where),
         }
         fields.update(self.item_feeds(raw, where, fields, context))
         if code is None or fields["scale"] is None:
@@ -778,6 +784,13 @@ class _Parser:
             self.problem(where, f"area {_shown(area)} is not declared under areas")
             return None
         return area
+
+    def item_origin(self, raw: Mapping, where: str) -> str | None:
+        origin = raw.get("origin")
+        if origin is not None and origin not in ORIGINS:
+            self.problem(where, f"origin {_shown(origin)} is not one of {', '.join(ORIGINS)}")
+            return None
+        return origin
 
     def item_feeds(self, raw: Mapping, where: str, fields: dict, context: dict) -> dict:
         """The dimension and part an item feeds, checked against its scale and overall flag."""

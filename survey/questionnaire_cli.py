@@ -1,4 +1,5 @@
-"""``flask --app survey questionnaire check FILE | list``: validate questionnaire files."""
+"""``flask --app survey questionnaire check FILE | list | load [FILE]``: validate
+questionnaire files and store them as versions that waves can use."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from survey.errors import UserError
 from survey.questionnaire import (
     Questionnaire,
     QuestionnaireError,
@@ -14,7 +16,7 @@ from survey.questionnaire import (
     shipped_questionnaires,
 )
 
-questionnaire_cli = AppGroup("questionnaire", help="Check questionnaire files.")
+questionnaire_cli = AppGroup("questionnaire", help="Check and load questionnaire files.")
 
 
 @questionnaire_cli.command("check")
@@ -49,6 +51,35 @@ def list_command() -> None:
             f"{path.name}: {questionnaire.code} v{questionnaire.version} "
             f"({questionnaire.kind}), {len(questionnaire.items())} items"
         )
+
+
+@questionnaire_cli.command("load")
+@click.argument("files", metavar="[FILE]...", nargs=-1, type=click.Path(dir_okay=False))
+def load_command(files: tuple[str, ...]) -> None:
+    """Store questionnaire FILEs (without any: every shipped file) as versions for waves.
+
+    A file is checked first; with any problem nothing is stored and every
+    problem is printed (exit 1). A version that already has responses is
+    never changed (exit 2): give the changed file a new version number.
+    """
+    from survey.extensions import db
+    from survey.services.questionnaires import store_questionnaire_file, sync_questionnaires
+
+    try:
+        for file in files:
+            load_questionnaire(file)
+        stored = [store_questionnaire_file(Path(f)) for f in files] or sync_questionnaires()
+    except QuestionnaireError as error:
+        for problem in error.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1) from error
+    except (UserError, OSError) as error:
+        db.session.rollback()
+        click.echo(f"Error: {error}", err=True)
+        raise SystemExit(2) from error
+    db.session.commit()
+    for version in stored:
+        click.echo(f"{version.code} v{version.version} ({version.kind}): stored")
 
 
 def summary(questionnaire: Questionnaire) -> str:

@@ -21,10 +21,12 @@ from survey.questionnaire import (
 
 def sync_questionnaires() -> list[QuestionnaireVersion]:
     """Load every shipped questionnaire file; new versions are added, unchanged ones kept."""
-    return [_sync_file(path) for path in shipped_questionnaires()]
+    return [store_questionnaire_file(path) for path in shipped_questionnaires()]
 
 
-def _sync_file(path) -> QuestionnaireVersion:
+def store_questionnaire_file(path) -> QuestionnaireVersion:
+    """Store one questionnaire file as a version (a province's own form, say); an
+    unchanged file is kept as it is, a changed one only while no wave has responses."""
     definition = path.read_text(encoding="utf-8")
     parsed = load_questionnaire(path)
     stored = db.session.scalar(

@@ -649,3 +649,162 @@ def test_a_huge_bad_value_is_quoted_short(tmp_path):
     assert any("is not one of household, desk" in p for p in problems)
     assert any("required must be true or false" in p for p in problems)
     assert all(len(p) < 300 for p in problems)
+
+
+# --- household version 2: follows the seed plans, marks what it reconstructs --------
+
+HOUSEHOLD_V2 = "sipas-household-2023.v2.yaml"
+#: sha256 of sipas-household-2023.v1.yaml: the version has responses in deployments.
+HOUSEHOLD_V1_SHA256 = "59443d30cc9165dbfcac8a08f7fe2134019b8c1f14efa8598cf4374628529c9b"
+
+
+@pytest.fixture(scope="module")
+def household_v2():
+    return load_questionnaire(SHIPPED[HOUSEHOLD_V2])
+
+
+def english_texts(q) -> list[str]:
+    """Every English text of a questionnaire a reader of the form or a report sees."""
+    texts = [q.title.en, q.intro.en]
+    texts += [d.name.en for d in q.dimensions] + [a.name.en for a in q.areas]
+    for section in q.sections:
+        texts += [section.title.en, section.intro.en if section.intro else ""]
+        for item in section.items:
+            texts += [item.text.en, item.help.en if item.help else ""]
+            texts += [option.label.en for option in item.scale.options]
+    return texts
+
+
+def test_household_v2_is_a_new_version_and_v1_is_untouched(household_v2):
+    assert hashlib.sha256(SHIPPED[HOUSEHOLD].read_bytes()).hexdigest() == HOUSEHOLD_V1_SHA256, (
+        "sipas-household-2023.v1.yaml has responses: never edit it, change a new version instead"
+    )
+    v1 = load_questionnaire(SHIPPED[HOUSEHOLD])
+    assert (household_v2.code, household_v2.version, household_v2.kind) == (v1.code, 2, "household")
+    assert household_v2.headline == ("policy", "service")
+    assert [d.code for d in household_v2.dimensions] == [*POLICY, *SERVICE]
+    assert all(household_v2.overall_item(code) for code in (*POLICY, *SERVICE))
+    assert household_v2.part_overall_item("policy").code == "P-0"
+    assert household_v2.part_overall_item("service").code == "S-0"
+    assert {item.origin for item in v1.items()} == {None}  # v1 says nothing of origins
+
+
+def test_household_v2_says_it_is_a_reconstruction_not_the_ministrys_form(household_v2):
+    q = household_v2
+    assert "Reconstruction after QĐ 1001/QĐ-BNV" in q.method and "not the ministry's" in q.method
+    assert "biên soạn lại theo Quyết định số 1001/QĐ-BNV" in q.title.vi
+    assert "reconstructed after Decision 1001/QĐ-BNV" in q.title.en
+    assert "không phải mẫu phiếu chính thức" in q.intro.vi
+    assert "not the ministry's own form" in q.intro.en
+
+
+def test_household_v2_civil_servant_items_are_exactly_the_seed_criteria(household_v2):
+    items = household_v2.dimension_items("S-C")
+    assert [item.code for item in items] == ["S-C1", "S-C2", "S-C3", "S-C5"]
+    phrases = ["lịch sự, tôn trọng", "kịp thời, đầy đủ", "hoàn thiện hồ sơ sau một lần"]
+    for item, phrase in zip(items, [*phrases, "tận tình giúp đỡ"], strict=True):
+        assert phrase in item.text.vi, item.code
+        assert item.origin == "seed" and item.note.startswith("Seed: DN B.III.14")
+
+
+def test_household_v2_results_participation_and_quality_follow_the_seeds(household_v2):
+    q = household_v2
+    results = [item.text.vi for item in q.dimension_items("S-D")]
+    assert any("công khai đầy đủ, kịp thời" in text for text in results)
+    assert any("phù hợp với quy định" in text for text in results)
+    assert any("tình hình triển khai" in item.text.vi for item in q.dimension_items("P-B"))
+    quality = q.dimension_items("P-C")
+    assert len({item.area for item in quality}) == 9
+    assert all(item.text.vi.endswith("ở địa phương") for item in quality)
+
+
+def test_household_v2_asks_of_policy_impact_neutrally(household_v2):
+    impact = household_v2.dimension_items("P-D")
+    assert [item.code for item in impact] == ["P-D11", "P-D12"]
+    for item in impact:
+        assert item.origin == "seed" and "BĐ 8.1.1" in item.note
+        assert "tốt hơn" not in item.text.vi and "phát triển" not in item.text.vi
+        assert not any(word in item.text.en.lower() for word in ("better", "improv"))
+    text = SHIPPED[HOUSEHOLD_V2].read_text(encoding="utf-8")
+    assert "ngày càng tốt hơn" not in text
+    assert "ngày càng tốt hơn" in SHIPPED[HOUSEHOLD].read_text(encoding="utf-8")  # what changed
+
+
+def test_household_v2_knows_no_district_level(household_v2):
+    text = SHIPPED[HOUSEHOLD_V2].read_text(encoding="utf-8")
+    assert "cấp huyện" not in text and "huyện" not in text.lower()
+    assert "PER-8-DISTRICT" not in {item.code for item in household_v2.items()}
+
+
+def test_household_v2_english_never_says_complaint(household_v2):
+    assert not [t for t in english_texts(household_v2) if "complaint" in t.lower()]
+    assert "complaint" not in SHIPPED[HOUSEHOLD_V2].read_text(encoding="utf-8").lower()
+    handling = household_v2.dimension("S-E")
+    assert handling.name.vi == "Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị"
+    assert "feedback and petitions" in handling.name.en
+    v1 = load_questionnaire(SHIPPED[HOUSEHOLD])
+    assert any("complaint" in text.lower() for text in english_texts(v1))  # what changed
+
+
+def test_household_v2_marks_every_item_it_did_not_take_from_the_seeds(household_v2):
+    items = household_v2.items()
+    assert {item.origin for item in items} == {"seed", "reconstructed", "local"}
+    for item in items:
+        seed = item.origin == "seed"
+        assert seed == bool(item.note and item.note.startswith("Seed: ")), item.code
+        # the seeds list criteria only: no perception, needs, respondent or "in general" item
+        if item.overall or item.code.startswith(("PER-", "NEED-", "R-", "COMMENT")):
+            assert not seed, item.code
+    seeded = {item.code for item in items if item.origin == "seed"}
+    assert {"S-C1", "S-D4", "S-D5", "P-B3", "P-C1", "P-D11", "S-E1"} <= seeded
+
+
+def test_household_v2_records_where_the_respondent_lives(household_v2):
+    first = household_v2.sections[0]
+    assert [item.code for item in first.items] == ["R-COMMUNE", "R-VILLAGE"]
+    commune, village = first.items
+    assert "Xã/phường" in commune.text.vi and "Thôn/tổ dân phố" in village.text.vi
+    for item in first.items:
+        assert item.scale.kind == "text" and not item.required and item.origin == "local"
+    answers = {"R-COMMUNE": "Phường Ba Đình", "R-VILLAGE": ""}
+    assert household_v2.clean_answers(answers) == {"R-COMMUNE": "Phường Ba Đình"}
+    too_long = {"R-COMMUNE": "x" * (commune.scale.max_length + 1)}
+    assert household_v2.validate_answers(too_long) == {"R-COMMUNE": ["too_long"]}
+
+
+def test_household_v2_keeps_the_codes_of_unchanged_questions(household_v2):
+    v1 = {item.code: item for item in load_questionnaire(SHIPPED[HOUSEHOLD]).items()}
+    v2 = {item.code: item for item in household_v2.items()}
+    for code in v1.keys() & v2.keys():
+        assert v1[code].scale.values == v2[code].scale.values, code
+        assert (v1[code].dimension, v1[code].area) == (v2[code].dimension, v2[code].area), code
+    by_text = {item.text.vi: code for code, item in v1.items()}
+    for code, item in v2.items():
+        assert by_text.get(item.text.vi, code) == code  # a question asked as in v1 keeps its code
+    assert set(v2) - set(v1) == {"R-COMMUNE", "R-VILLAGE", "P-B3", "P-D11", "P-D12", "S-D4", "S-D5"}
+    dropped = {f"P-D{n}" for n in range(1, 11)} | {"S-C4", "PER-8-DISTRICT"}
+    assert set(v1) - set(v2) == dropped
+
+
+def test_an_unknown_origin_is_a_problem(tmp_path):
+    data = copy.deepcopy(BASE)
+    items_of(data)[0]["origin"] = "official"
+    items_of(data)[1]["origin"] = "local"
+    path = write(tmp_path, data)
+    assert problems_of(path) == [
+        f"{path}: item S-A1: origin 'official' is not one of seed, reconstructed, local"
+    ]
+    items_of(data)[0]["origin"] = "seed"
+    q = load_questionnaire(write(tmp_path, data))
+    assert [item.origin for item in q.items()] == ["seed", "local", None, None]
+
+
+def test_check_and_list_show_household_v2(runner):
+    path = SHIPPED[HOUSEHOLD_V2]
+    result = runner.invoke(args=["questionnaire", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "sipas-household-2023 version 2 (household)" in result.output
+    assert "S-C Công chức trực tiếp giải quyết công việc" in result.output
+    assert "4 items + 'in general'" in result.output
+    listed = runner.invoke(args=["questionnaire", "list"]).output
+    assert "sipas-household-2023 v2 (household)" in listed

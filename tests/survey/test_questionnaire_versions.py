@@ -102,3 +102,32 @@ def test_a_new_version_beside_one_with_responses_is_loaded(app, shipped_copy):
     assert set(desk) == {1, 2} and desk[1].checksum == before
     assert questionnaires.questionnaire_of(desk[2]).headline == ("service",)
     assert questionnaires.questionnaire_of(desk[1]).headline == ("service", "policy")
+
+
+def test_a_provinces_own_file_is_loaded_from_the_command_line(app, runner, tmp_path):
+    """A province loads the ministry's form as its own file, from anywhere on disk."""
+    own = (SHIPPED_DIR / "sipas-household-2023.v2.yaml").read_text(encoding="utf-8")
+    own = own.replace("code: sipas-household-2023", "code: sipas-household-bnv", 1)
+    path = tmp_path / "sipas-household-bnv.v1.yaml"
+    path.write_text(own.replace("version: 2", "version: 1", 1), encoding="utf-8")
+    result = runner.invoke(args=["questionnaire", "load", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "sipas-household-bnv v1 (household): stored" in result.output
+    stored = db.session.scalar(
+        select(QuestionnaireVersion).filter_by(code="sipas-household-bnv", version=1)
+    )
+    assert stored.kind == "household"
+
+    broken = tmp_path / "sipas-household-bad.v1.yaml"
+    broken.write_text(own.replace("kind: household", "kind: housefold", 1), encoding="utf-8")
+    result = runner.invoke(args=["questionnaire", "load", str(path), str(broken)])
+    assert result.exit_code == 1
+    assert "kind" in result.output
+    assert db.session.scalar(select(func.count(QuestionnaireVersion.id))) == 1
+
+
+def test_load_without_files_stores_every_shipped_file(app, runner):
+    result = runner.invoke(args=["questionnaire", "load"])
+    assert result.exit_code == 0, result.output
+    count = db.session.scalar(select(func.count(QuestionnaireVersion.id)))
+    assert count == len(shipped_questionnaires())
