@@ -256,6 +256,10 @@ class Questionnaire:
         """
         return _check_answers(self, answers, procedures)[0]
 
+    def is_shown(self, item: Item, answers: Mapping[str, object]) -> bool:
+        """Whether skip logic shows ``item``, given the typed answers before it."""
+        return _is_shown(item, answers)
+
     def drop_hidden(self, answers: Mapping[str, object]) -> dict[str, object]:
         """``answers`` without those to items that skip logic hides (a page without
         JavaScript shows every question; an answer that does not apply can be dropped

@@ -52,7 +52,7 @@ from survey.models import (
 from survey.models._common import utcnow
 from survey.models.geo import service_point_procedure
 from survey.queries import local_day_start, today_local
-from survey.questionnaire import Item, Questionnaire, _is_shown
+from survey.questionnaire import Item, Questionnaire
 from survey.services.audit import audit
 from survey.services.questionnaires import questionnaire_of
 from survey.services.responses import answer_rows
@@ -283,6 +283,15 @@ def form_for_entry(batch: PaperBatch, serial_text: str, typist: User) -> PaperFo
     return form
 
 
+def check_entry(batch: PaperBatch, form: PaperForm, typist: User) -> None:
+    """Why ``typist`` may not type ``form`` in ``batch`` (UserError), as ``form_for_entry``
+    checks the form it found: for a caller that found many forms at once (an import)."""
+    if batch.status == "closed":
+        raise UserError(_("Batch %(batch)s is closed.") % {"batch": batch.code})
+    _check_form_fits(batch, form)
+    _check_typist(form, typist)
+
+
 def _check_form_fits(batch: PaperBatch, form: PaperForm) -> None:
     serial = form.serial
     if form.wave_id != batch.wave_id:
@@ -328,6 +337,24 @@ def _pass_of(form: PaperForm, typist: User) -> PaperPass | None:
     return next((p for p in form.passes if p.typist_id == typist.id), None)
 
 
+def unfinished_forms(batch: PaperBatch, typist: User) -> list[PaperForm]:
+    """The forms of ``batch`` whose pass ``typist`` has started and not finished, that
+    still take it (a tab closed half-way: the typist picks them up again)."""
+    return list(
+        db.session.scalars(
+            select(PaperForm)
+            .join(PaperPass, PaperPass.form_id == PaperForm.id)
+            .where(
+                PaperForm.batch_id == batch.id,
+                PaperForm.status == "typed",
+                PaperPass.typist_id == typist.id,
+                PaperPass.completed_at.is_(None),
+            )
+            .order_by(PaperForm.serial)
+        )
+    )
+
+
 # --- reading typed values --------------------------------------------------------
 
 
@@ -359,7 +386,7 @@ def parse_typed(
     for item in entry_items(questionnaire):
         raw = (typed.get(item.code) or "").strip()
         value, error = _typed_value(item, raw, allowed)
-        if error is None and value is not None and not _is_shown(item, values):
+        if error is None and value is not None and not questionnaire.is_shown(item, values):
             error = _("Skipped on this form: %(hint)s") % {"hint": skip_hint(questionnaire, item)}
         if error is not None:
             errors[item.code] = error
@@ -425,8 +452,9 @@ def skip_hint(questionnaire: Questionnaire, item: Item) -> str:
     return _("answered only when %(item)s is %(values)s.") % {"item": target, "values": shown}
 
 
-def procedure_codes(form: PaperForm) -> list[str] | None:
-    """The procedures a form may name: the desk's, or (household forms) every procedure."""
+def procedure_codes(form: PaperForm | PaperBatch) -> list[str] | None:
+    """The procedures a form (or any form of a batch) may name: the desk's, or (household
+    forms) every procedure."""
     if form.service_point_id is None:
         return None
     query = (
@@ -483,7 +511,12 @@ def save_pass(
     if complete and errors:
         raise PassRefused(errors)
     pass_ = _pass_of(form, typist) or _new_pass(form, typist, source)
-    pass_.answers = {code: value for code, value in values.items() if code not in errors}
+    # A draft keeps only the fields typed so far: reopened, a field not reached yet is
+    # blank again, and None stays what it is in a complete pass, a typed "no answer".
+    kept = values.keys() if complete else {c for c, raw in typed.items() if (raw or "").strip()}
+    pass_.answers = {
+        code: value for code, value in values.items() if code not in errors and code in kept
+    }
     form.batch_id = batch.id
     if not complete:
         db.session.flush()
@@ -537,6 +570,11 @@ def settle_form(form: PaperForm, choices: Mapping[str, str], by: User) -> Respon
     off the paper (typed with the entry codes). The whole form is checked again."""
     if form.status != "disputed":
         raise UserError(_("Form %(serial)s is not in dispute.") % {"serial": form.serial})
+    if any(p.typist_id == by.id for p in form.passes):
+        raise UserError(
+            _("You typed a pass of form %(serial)s: another supervisor settles it.")
+            % {"serial": form.serial}
+        )
     first, second = (p.answers for p in form.passes[:2])
     differing = differing_items(form)
     missing = [code for code in differing if not (choices.get(code) or "").strip()]
@@ -768,6 +806,16 @@ def batch_by_code(code: str, *, scope: UnitScope) -> PaperBatch:
         abort(404)
     scope.require(batch.scope_unit_id)
     return batch
+
+
+def form_by_serial(serial_text: str, *, scope: UnitScope) -> PaperForm:
+    """The form with this serial in the reader's scope; 404 outside it or if there is none."""
+    serial = normalise_serial(serial_text)
+    form = db.session.scalar(select(PaperForm).where(PaperForm.serial == serial))
+    if form is None:
+        abort(404)
+    scope.require(_psu_unit(form.service_point, form.unit).id)
+    return form
 
 
 # --- surveyors --------------------------------------------------------------------
