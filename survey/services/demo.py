@@ -35,6 +35,7 @@ from survey.extensions import db
 from survey.models import (
     Answer,
     FrameEntry,
+    PaperForm,
     Procedure,
     QuestionnaireVersion,
     Response,
@@ -44,6 +45,7 @@ from survey.models import (
 )
 from survey.queries import LOCAL_TIMEZONE
 from survey.questionnaire import Item, Questionnaire
+from survey.services import paper
 from survey.services import procedures as procedure_service
 from survey.services import service_points as point_service
 from survey.services import units as unit_service
@@ -59,6 +61,8 @@ WAVE_NAME = "Khảo sát tại quầy một cửa (dữ liệu mẫu)"
 DESK_QUESTIONNAIRE = "sipas-desk"
 DAYS = 30
 EARLIER_WAVE_CODE = "DEMO-2024"
+#: Paper forms printed for the first desk, and how many came back in its batch.
+DEMO_PAPER_FORMS, DEMO_PAPER_BATCH = 40, 30
 EARLIER_WAVE_NAME = "Khảo sát tại quầy một cửa năm trước (dữ liệu mẫu)"
 #: How much lower the latent satisfaction (1..5) of the earlier wave's answers is.
 EARLIER_SHIFT = -0.15
@@ -186,6 +190,7 @@ def load_demo(responses: int = 3000, seed: int = 2025) -> str:
         tally.add("responses", responses)
     earlier_rng = np.random.default_rng([seed, 1])
     _earlier_wave(wave, desks, responses, earlier_rng, tally, desk_seed=[seed, 2])
+    _paper_batch(wave, desks[0].point, tally)
     return _summary(tally, wave)
 
 
@@ -544,6 +549,18 @@ class AnswerDraws:
         if item.part == "policy":
             return 0.25
         return 0.12
+
+
+def _paper_batch(wave: Wave, desk: ServicePoint, tally: Tally) -> None:
+    """Printed forms of one desk and a returned batch of them, ready to be typed."""
+    if wave.status == "closed" or db.session.scalar(
+        select(func.count(PaperForm.id)).where(PaperForm.wave_id == wave.id)
+    ):
+        return
+    paper.issue_forms(wave, DEMO_PAPER_FORMS, service_point=desk, by=None)
+    paper.create_batch(wave, DEMO_PAPER_BATCH, service_point=desk, by=None)
+    tally.add("paper forms", DEMO_PAPER_FORMS)
+    tally.add("paper batches")
 
 
 def _summary(tally: Tally, wave: Wave) -> str:
