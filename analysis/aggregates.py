@@ -50,7 +50,7 @@ from analysis._validate import as_names, check_columns, numeric_column, weight_c
 from analysis.design import LonelyPSU, SurveyDesign
 from analysis.estimators import domains
 from analysis.results import Estimate, EstimateTable, _Linearization
-from analysis.variance import stratified_covariance
+from analysis.variance import domain_covariances
 
 __all__ = [
     "ChainResult",
@@ -173,10 +173,13 @@ class PairIndex:
             keep_mask = keep
             key = stage.units[keep].astype(np.int64) * d + codes[keep]
             w = design.weights[keep]
-        occupied = np.bincount(key, minlength=n_psu * d) > 0
-        slot = np.cumsum(occupied) - 1
-        pair = slot[key]
-        pair_key = np.flatnonzero(occupied)
+        if n_psu * d <= 4 * key.shape[0] + 1024:
+            occupied = np.bincount(key, minlength=n_psu * d) > 0
+            pair = (np.cumsum(occupied) - 1)[key]
+            pair_key = np.flatnonzero(occupied)
+        else:  # few rows for many (PSU, domain) slots, e.g. groups summed by desk
+            pair_key, pair = np.unique(key, return_inverse=True)
+            pair = pair.ravel()
         nonzero = w != 0
         positive = (
             np.ones(pair_key.shape[0], dtype=bool)
@@ -365,7 +368,7 @@ def chain_estimates(
     of ratio ``l`` on a pair is ``(t[num_l] - r_l t[den_l]) / T_d[den_l]``,
     that of ``theta`` is ``combine @`` those, and the covariance is R's
     one-stage ``svyrecvar`` of their PSU totals
-    (:func:`analysis.variance.stratified_covariance`), PSUs without a row in
+    (:func:`analysis.variance.domain_covariances`), PSUs without a row in
     the domain counting as zero.
 
     Parameters
@@ -418,28 +421,16 @@ def chain_estimates(
     u = (t_num - ratios_0[dp] * t_den) * inv[dp]  # (P, L)
     z = u @ combine.T  # (P, m)
 
-    m = combine.shape[0]
-    n_dom = pairs.n_domains
-    cov = np.full((n_dom, m, m), np.nan)
-    order = np.argsort(dp, kind="stable")
-    bounds = np.searchsorted(dp[order], np.arange(n_dom + 1))
-    n_groups = pairs.n_units.shape[0]
-    for d in range(n_dom):
-        rows = order[bounds[d] : bounds[d + 1]]
-        if rows.size == 0:
-            continue
-        present = np.zeros(n_groups, dtype=bool)
-        present[pairs.group[rows]] = True
-        cov[d] = stratified_covariance(
-            z[rows],
-            pairs.group[rows],
-            n_units=pairs.n_units,
-            pop_units=pairs.pop_units,
-            lonely_psu=lonely_psu,
-            present=present,
-            stage=1,
-            labels=labels,
-        )
+    cov = domain_covariances(
+        z,
+        pairs.group,
+        dp,
+        pairs.n_domains,
+        n_units=pairs.n_units,
+        pop_units=pairs.pop_units,
+        lonely_psu=lonely_psu,
+        labels=labels,
+    )
     cov[invalid[:, :, None] | invalid[:, None, :]] = np.nan
     return ChainResult(estimates, cov, z)
 

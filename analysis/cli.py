@@ -535,7 +535,8 @@ def render(records: list[dict[str, Any]], fmt: str, columns: Sequence[str] = COL
     pure-Python one, a second for a table by desk) and the output readable.
     """
     if fmt == "json":
-        lines = ",\n".join(json.dumps(record, ensure_ascii=False) for record in records)
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        lines = ",\n".join(map(encode, records))
         return f"[\n{lines}\n]\n" if records else "[]\n"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

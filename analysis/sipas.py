@@ -657,23 +657,31 @@ def assemble_index(
     dom_tot = pairs.domain_totals()
     ans_total = dom_tot[:, list(denominators[:k])]
     deff = ratio_deff(variances[:, :k], est[:, :k], item_nonzero, ans_total)
-    df = pairs.df()
-    out = []
-    for d, label in enumerate(labels):
-        for c, name in enumerate(spec.names):
-            v = variances[d, c]
-            out.append(
-                Estimate(
-                    variable=name,
-                    domain=label,
-                    estimate=float(est[d, c]),
-                    se=float(np.sqrt(v)) if v >= 0 else float("nan"),
-                    df=int(df[d]),
-                    deff=float(deff[d, c]) if c < k and np.isfinite(deff[d, c]) else None,
-                    n=int(n[d, c]),
-                    statistic="index",
-                )
-            )
+    df = pairs.df().tolist()
+    # as Python numbers, built once: a table by desk has a hundred thousand estimates
+    names = spec.names
+    estimates = est.tolist()
+    with np.errstate(invalid="ignore"):
+        ses = np.where(variances >= 0, np.sqrt(np.where(variances >= 0, variances, 0.0)), np.nan)
+    ses = ses.tolist()
+    deffs = [
+        [float(value) if np.isfinite(value) else None for value in row] for row in deff.tolist()
+    ]
+    counts = np.asarray(n).astype(np.int64).tolist()
+    out = [
+        Estimate(
+            variable=name,
+            domain=label,
+            estimate=estimates[d][c],
+            se=ses[d][c],
+            df=df[d],
+            deff=deffs[d][c] if c < k else None,
+            n=counts[d][c],
+            statistic="index",
+        )
+        for d, label in enumerate(labels)
+        for c, name in enumerate(names)
+    ]
     return EstimateTable(tuple(out), linear)
 
 

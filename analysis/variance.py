@@ -30,6 +30,7 @@ from analysis.design import LonelyPSU, SurveyDesign
 
 __all__ = [
     "DomainVariance",
+    "domain_covariances",
     "domain_variances",
     "stratified_covariance",
     "taylor_covariance",
@@ -37,6 +38,9 @@ __all__ = [
 ]
 
 _SELF_REPRESENTING = 1e-7
+#: Largest number of values of the per-row outer products summed in one step by
+#: :func:`domain_covariances` (rows x k x k).
+_OUTER_CELLS = 1 << 22
 
 
 def taylor_covariance(
@@ -262,6 +266,131 @@ def stratified_covariance(
         if n_ok < n_strata:
             cov = cov * (n_strata / n_ok) if n_ok > 0 else cov * np.nan
     return cov
+
+
+def domain_covariances(
+    unit_totals: np.ndarray,
+    unit_group: np.ndarray,
+    unit_domain: np.ndarray,
+    n_domains: int,
+    *,
+    n_units: np.ndarray,
+    pop_units: np.ndarray | None = None,
+    lonely_psu: str | LonelyPSU = LonelyPSU.FAIL,
+    labels: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`stratified_covariance` of every domain's unit totals at once.
+
+    The covariance of domain ``d`` is ``stratified_covariance`` of the rows
+    with ``unit_domain == d`` (each a sampled unit's totals in the domain),
+    with ``present`` the strata they are in; the units of a stratum without a
+    row in the domain count as zero totals. One pass over all rows instead of
+    one call per domain: a table by desk has thousands of domains.
+
+    Parameters
+    ----------
+    unit_totals : ndarray, shape (P, k)
+        Totals of each (unit, domain) row; a unit appears once per domain.
+    unit_group, unit_domain : ndarray of int, shape (P,)
+        Stratum (0..G-1) and domain (0..D-1) of each row.
+    n_domains : int
+        D.
+    n_units, pop_units, lonely_psu, labels
+        As :func:`stratified_covariance` (stage 1).
+
+    Returns
+    -------
+    ndarray, shape (D, k, k)
+        NaN for a domain without rows.
+
+    Raises
+    ------
+    ValueError
+        For a stratum with a single unit that has a row in some domain, with
+        ``fail`` (the first such domain's, as a loop over the domains finds it).
+    """
+    policy = LonelyPSU(lonely_psu)
+    totals = np.asarray(unit_totals, dtype=float)
+    if totals.ndim == 1:
+        totals = totals[:, None]
+    group = np.asarray(unit_group, dtype=np.int64)
+    domain = np.asarray(unit_domain, dtype=np.int64)
+    n_units = np.asarray(n_units, dtype=float)
+    n_groups = n_units.shape[0]
+    pop = np.full(n_groups, np.inf) if pop_units is None else np.asarray(pop_units, dtype=float)
+    k = totals.shape[1]
+    out = np.full((int(n_domains), k, k), np.nan)
+    if not totals.shape[0]:
+        return out
+
+    finite = ~np.isinf(pop)
+    f = np.where(finite, (pop - n_units) / np.where(finite, pop, 1.0), 1.0)
+    self_rep = f < _SELF_REPRESENTING
+    many = n_units > 1
+    scale = np.where(many, f * n_units / np.where(many, n_units - 1, 1.0), f)
+    scale[self_rep] = 0.0
+    # the (domain, stratum) cells with a row, ordered by domain then stratum
+    cell_key, row_cell = np.unique(domain * n_groups + group, return_inverse=True)
+    row_cell = row_cell.ravel()
+    cell_domain, cell_group = cell_key // n_groups, cell_key % n_groups
+    lonely = (n_units[cell_group] == 1) & ~self_rep[cell_group]
+    if policy is LonelyPSU.FAIL and lonely.any():
+        where = _group_name(int(cell_group[np.flatnonzero(lonely)[0]]), 1, labels)
+        raise ValueError(
+            f"{where} has only one PSU at stage 1; choose a lonely_psu policy "
+            "(remove, adjust, average, certainty)"
+        )
+    averaged = lonely & (policy is LonelyPSU.AVERAGE)
+    cell_scale = np.where(averaged, 0.0, scale[cell_group])
+    n_cell = cell_key.shape[0]
+    cell_sum = np.column_stack(
+        [np.bincount(row_cell, weights=totals[:, j], minlength=n_cell) for j in range(k)]
+    )
+    cell_units = n_units[cell_group]
+    mean = cell_sum / np.where(cell_units > 0, cell_units, 1.0)[:, None]
+    if policy is LonelyPSU.ADJUST:
+        mean[lonely] = 0.0
+    centred = (totals - mean[row_cell]) * np.sqrt(cell_scale)[row_cell][:, None]
+    # units of the stratum without a row in the domain: total 0, deviation -mean
+    missing = cell_units - np.bincount(row_cell, minlength=n_cell)
+    absent = mean * np.sqrt(cell_scale * missing)[:, None]
+    rows = np.vstack([centred, absent])
+    owner = np.concatenate([domain, cell_domain])
+    found = np.unique(cell_domain)
+    out[found] = _grouped_cross_products(rows, owner, found)
+
+    n_strata = np.bincount(cell_domain, minlength=out.shape[0])
+    n_ok = n_strata - np.bincount(cell_domain, weights=averaged, minlength=out.shape[0])
+    short = n_ok < n_strata
+    if short.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(n_ok > 0, n_strata / np.where(n_ok > 0, n_ok, 1), np.nan)
+        out[short] *= factor[short][:, None, None]
+    return out
+
+
+def _grouped_cross_products(rows: np.ndarray, owner: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``rows[owner == g].T @ rows[owner == g]`` for each ``g`` of ``groups`` (sorted, every
+    owner among them): a matrix product per large group, the small groups' outer products
+    summed together, a block of rows at a time."""
+    k = rows.shape[1]
+    order = np.argsort(owner, kind="stable")
+    rows, owner = rows[order], owner[order]
+    starts = np.searchsorted(owner, groups)
+    sizes = np.diff(np.append(starts, owner.shape[0]))
+    out = np.zeros((groups.shape[0], k, k))
+    large = sizes > max(k, 8)
+    for g in np.flatnonzero(large):
+        block = rows[starts[g] : starts[g] + sizes[g]]
+        out[g] = block.T @ block
+    small = np.repeat(~large, sizes)
+    rows, index = rows[small], np.repeat(np.arange(groups.shape[0]), sizes)[small]
+    step = max(1, _OUTER_CELLS // max(k * k, 1))
+    for first in range(0, rows.shape[0], step):
+        block, at = rows[first : first + step], index[first : first + step]
+        heads = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
+        out[at[heads]] += np.add.reduceat(block[:, :, None] * block[:, None, :], heads)
+    return out
 
 
 def _unit_totals(x: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:

@@ -81,6 +81,8 @@ flask = _submit_load.flask
 largest_difference = _sibling("analysis_vs_r").largest_difference
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # this checkout's survey/, as the app processes get it
+    sys.path.insert(0, str(ROOT))
 BENCH_DATABASE = "sipas_bench_wave"
 SECRET_KEY = "benchmark-secret-key-not-for-production"
 WAVE_CODE = "DEMO-2025"  # survey.services.demo.WAVE_CODE
@@ -323,8 +325,9 @@ class bulk_load:  # noqa: N801 -- used as a context manager, like a function
         for table in self.tables:
             self.constraints += run(
                 "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) "
-                "FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f')",
-                [table],
+                "FROM pg_constraint WHERE (conrelid = %s::regclass AND contype IN ('p', 'u', 'f'))"
+                " OR (confrelid = %s::regclass AND contype = 'f')",  # other tables' keys too
+                [table, table],
             ).fetchall()
             self.indexes += [
                 row[0]
@@ -334,7 +337,8 @@ class bulk_load:  # noqa: N801 -- used as a context manager, like a function
                     [table, table],
                 )
             ]
-        self.constraints.sort(key=lambda c: c[2] != "f")  # foreign keys first
+        # each once (a key between two of the tables is found twice), foreign keys first
+        self.constraints = sorted(set(self.constraints), key=lambda c: c[2] != "f")
         for table, name, _, _ in self.constraints:
             run(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
         for definition in self.indexes:

@@ -175,16 +175,30 @@ def _insert_rows(result_set_id: int, records: list[dict[str, Any]]) -> None:
 
 
 def _copy_rows(result_set_id: int, records: list[dict[str, Any]]) -> None:
-    """COPY the rows into PostgreSQL on the session's connection (its transaction); the
-    JSON columns as the text the JSON type would write."""
+    """COPY the rows into PostgreSQL on the session's connection (its transaction), in
+    the binary format: numbers as they are, with no text to write and parse. The JSON
+    columns are sent as the text the JSON type would write (``json`` takes its text as
+    its binary form), made once per distinct domain and list of flags."""
     columns = ("result_set_id", "position", *ROW_FIELDS)
     connection = db.session.connection().connection.driver_connection
-    statement = f"COPY result_row ({', '.join(columns)}) FROM STDIN"
+    statement = f"COPY result_row ({', '.join(columns)}) FROM STDIN (FORMAT binary)"
+    domains: dict[tuple | None, str] = {}
+    flags: dict[tuple, str] = {}
+    numbers = ROW_FIELDS[2:-1]
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types(["int4", "int4", "text", "text", "float8", "float8", "float8", "float8",
+                        "int4", "float8", "int4", "text"])  # fmt: skip
         for position, row in enumerate(records):
+            domain = row["domain"]
+            key = None if domain is None else tuple(domain.items())
+            if key not in domains:
+                domains[key] = json.dumps(domain)
+            marks = tuple(row["flags"])
+            if marks not in flags:
+                flags[marks] = json.dumps(row["flags"])
             copy.write_row(
-                [result_set_id, position, row["variable"], json.dumps(row["domain"]),
-                 *(row[name] for name in ROW_FIELDS[2:-1]), json.dumps(row["flags"])]
+                [result_set_id, position, row["variable"], domains[key],
+                 *[row[name] for name in numbers], flags[marks]]
             )  # fmt: skip
 
 

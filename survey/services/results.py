@@ -117,10 +117,10 @@ def compute(
         int(current_app.config["RESULT_MIN_N"]),
         float(current_app.config["RESULT_MAX_CI_WIDTH"]),
     )
-    records = [
-        {**row, "weighting": found.weighting, "flags": flags(row, *limits)}
-        for row in _domain_by_domain(rows)
-    ]
+    records = _domain_by_domain(rows)
+    for row in records:  # the rows are new dicts: completed in place
+        row["weighting"] = found.weighting
+        row["flags"] = flags(row, *limits)
     return Computation(
         wave.code, found.weighting, records, found.response_count, found.digest, found.index_table
     )
@@ -169,7 +169,11 @@ def flags(
 
     ``small_n``: fewer than ``min_n`` (``RESULT_MIN_N``) valid answers; ``wide_ci``:
     the interval is wider than ``max_width`` (``RESULT_MAX_CI_WIDTH``, on the 0..1
-    scale); ``no_estimate``: nothing to estimate in the domain.
+    scale); ``one_psu``: the domain has a single PSU (desk or cluster) in each of its
+    strata, so no variance between PSUs can be estimated (``df`` 0): its standard
+    error is 0 for one PSU, as R's ``svyby`` gives it, and its interval means nothing
+    (a single desk's or commune's index, say); ``no_estimate``: nothing to estimate
+    in the domain.
     """
     if row["estimate"] is None:
         return ["no_estimate"]
@@ -183,6 +187,8 @@ def flags(
     low, high = row["ci_low"], row["ci_high"]
     if low is None or high is None or high - low > max_width:
         found.append("wide_ci")
+    if row["df"] == 0:
+        found.append("one_psu")
     return found
 
 

@@ -19,6 +19,10 @@ The statement works in two steps:
    each dimension, part and ``overall`` how many answered at least one of its
    items (an index's ``n``).
 
+On PostgreSQL a large wave is summed in two statements over halves of its
+responses, run side by side on the same snapshot (:func:`_in_parts`); their
+rows are added up to the one statement's.
+
 Stratum, fpc and base weight are constant within a PSU (see
 ``design_frame``): Python weights each PSU's counts. Province and commune are
 the PSU's place (its desk's unit, or a household response's cluster), so a
@@ -29,9 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -50,10 +56,12 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
+    values,
 )
+from sqlalchemy import column as sql_column
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from analysis import EstimateTable, index_from_aggregates
+from analysis import Estimate, EstimateTable, index_from_aggregates
 from survey import queries
 from survey.errors import UserError
 from survey.extensions import db
@@ -84,6 +92,10 @@ WORD_BITS = 62
 #: response in a hash table, which the default 4 MB would spill to disk.
 WORK_MEM = "256MB"
 _PRIME = 2_147_483_647
+#: Valid responses from which a wave is summed in :data:`PARTS` statements run side by
+#: side on PostgreSQL (:func:`_in_parts`).
+PARTS_FROM = 200_000
+PARTS = 2
 #: ``Session.info`` key of the last sums read: ``(wave id, by, counts, their domain
 #: columns)``.
 _LAST_READ = "survey.wave_sums.last_read"
@@ -275,6 +287,47 @@ def _summed(
     ).one()
     if not count:
         raise UserError(_l("Wave %(code)s has no valid responses.", code=wave.code))
+    ranges = _ranges(low, high, count, dialect)
+    statements = [_statement(wave, by, items, structure, *bounds, dialect) for bounds in ranges]
+    if len(statements) == 1:
+        with work_memory(dialect):
+            rows = db.session.execute(statements[0]).all()
+    else:
+        rows = _in_parts(statements)
+    keys = [c.name for c in statements[0].selected_columns[: _key_count(by, items)]]
+    names = keys + ["n"]
+    scored = [item for item in items if item.grouping < 0]
+    names += [f"{item.code}.{kind}" for item in scored for kind in ("answered", "satisfied")]
+    names += [f"{name}.n" for name in structure.composites] + ["answers_fp", "responses_fp"]
+    raw = pd.DataFrame(rows, columns=names)
+    for column in names[len(keys) :]:
+        raw[column] = pd.to_numeric(raw[column].fillna(0)).astype("int64")
+    if len(statements) > 1:
+        raw = _combined(raw, keys)
+    raw = raw.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
+    db.session.info[_LAST_READ] = (wave.id, tuple(by), raw, tuple(keys[1:]))
+    return raw
+
+
+def _key_count(by: list[str], items: list[ItemBit]) -> int:
+    """How many grouping columns the statement selects: the PSU and each field of ``by``."""
+    return (
+        1
+        + len([name for name in by if DOMAIN_SOURCES.get(name) is not None])
+        + len([item for item in items if item.grouping >= 0])
+    )
+
+
+def _statement(
+    wave: Wave,
+    by: list[str],
+    items: list[ItemBit],
+    structure: IndexStructure,
+    low: int,
+    high: int,
+    dialect: str,
+):
+    """The statement over the wave's valid responses with an id from ``low`` to ``high``."""
     per = _per_response(items, low, high, dialect)
     keys: list[ColumnElement] = [psu_column(wave).label("psu_id")]
     keys += [DOMAIN_SOURCES[name].label(name) for name in by if DOMAIN_SOURCES.get(name)]
@@ -302,23 +355,77 @@ def _summed(
         query = query.join(ServicePoint, ServicePoint.id == Response.service_point_id)
     if any(name in ("procedure", "procedure_group") for name in by):
         query = query.outerjoin(Procedure, Procedure.id == Response.procedure_id)
-    query = (
+    return (
         query.outerjoin(per, per.c.id == Response.id)
-        .where(Response.wave_id == wave.id, Response.status == "valid")
+        .where(
+            Response.wave_id == wave.id,
+            Response.status == "valid",
+            Response.id.between(low, high),
+        )
         .group_by(*(key.element for key in keys))
     )
-    names = [key.name for key in keys] + ["n"]
-    names += [f"{item.code}.{kind}" for item in scored for kind in ("answered", "satisfied")]
-    names += [f"{name}.n" for name in structure.composites] + ["answers_fp", "responses_fp"]
-    with work_memory(dialect):
-        rows = db.session.execute(query).all()
-    raw = pd.DataFrame(rows, columns=names)
-    for column in names[len(keys) :]:
-        raw[column] = pd.to_numeric(raw[column].fillna(0)).astype("int64")
-    keys_first = names[: len(keys)]
-    raw = raw.sort_values(keys_first, na_position="last", kind="stable").reset_index(drop=True)
-    db.session.info[_LAST_READ] = (wave.id, tuple(by), raw, tuple(keys_first[1:]))
-    return raw
+
+
+def _ranges(low: int, high: int, count: int, dialect: str) -> list[tuple[int, int]]:
+    """The ranges of response ids the statement is run over: ``low`` to ``high`` at once,
+    or, for a large wave on PostgreSQL, :data:`PARTS` ranges run side by side (see
+    :func:`_in_parts`) when the transaction has written nothing yet (the other
+    connections could not see what it wrote)."""
+    if dialect != "postgresql" or count < PARTS_FROM or PARTS < 2:
+        return [(low, high)]
+    if db.session.scalar(select(func.txid_current_if_assigned())) is not None:
+        return [(low, high)]
+    step = (high - low + 1) / PARTS
+    cuts = [low + round(step * part) for part in range(PARTS)] + [high + 1]
+    return [(first, last - 1) for first, last in zip(cuts, cuts[1:], strict=False)]
+
+
+def _in_parts(statements: list) -> list:
+    """The rows of ``statements``, run at the same time on connections of their own that
+    see the session's snapshot of the database (``pg_export_snapshot``), each without
+    parallel workers.
+
+    One statement over a national wave, with PostgreSQL's parallel workers, leaves one
+    process to merge a million per-response groups and to do the second step alone;
+    two statements over halves of the responses each do every step in their process,
+    in four fifths of the time on two cores. The counts of a PSU and domain found in
+    several parts are added up and their fingerprints combined (:func:`_combined`).
+    """
+    snapshot = db.session.scalar(select(func.pg_export_snapshot()))
+    if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot):
+        raise ValueError(f"unexpected snapshot identifier {snapshot!r}")
+    engine = db.session.get_bind()
+
+    def run(statement) -> list:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            connection.execute(select(func.set_config("work_mem", WORK_MEM, True)))
+            connection.execute(
+                select(func.set_config("max_parallel_workers_per_gather", "0", True))
+            )
+            try:
+                return connection.execute(statement).all()
+            finally:
+                connection.rollback()
+
+    with ThreadPoolExecutor(len(statements)) as pool:
+        return [row for rows in pool.map(run, statements) for row in rows]
+
+
+def _combined(raw: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per PSU and domain from the rows of several parts: counts added, the
+    fingerprints combined with XOR (as ``bit_xor`` combines them in one statement)."""
+    codes = raw.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    groups, first = np.unique(codes, return_index=True)
+    combined = raw.iloc[first][keys].reset_index(drop=True)
+    for column in raw.columns[len(keys) :]:
+        totals = np.zeros(len(groups), dtype=np.int64)
+        (np.bitwise_xor if column.endswith("_fp") else np.add).at(
+            totals, codes, raw[column].to_numpy()
+        )
+        combined[column] = totals
+    return combined
 
 
 def _remembered(wave: Wave, by: list[str], dialect: str) -> pd.DataFrame | None:
@@ -411,13 +518,20 @@ def _item_table(items: list[ItemBit]):
 
 
 def literal_table(rows: list[dict[str, int | str]], name: str, *, big: Sequence[str] = ()):
-    """Rows of literals (text, integers; BIGINT in the ``big`` columns) as a small table:
-    a UNION ALL of SELECTs, which every database plans as the few rows it is (SQLite has
-    no VALUES with column names)."""
+    """Rows of literals (text, integers; BIGINT in the ``big`` columns) as a small table.
+
+    On PostgreSQL a VALUES list, whose rows the planner counts right. Elsewhere a UNION
+    ALL of SELECTs (SQLite has no VALUES with column names); PostgreSQL may plan such a
+    union as a parallel append of one row and then read a wave's answers through an
+    index, item after item, many times slower.
+    """
 
     def kind(column: str, value: int | str):
         return String if isinstance(value, str) else BigInteger if column in big else Integer
 
+    if db.session.get_bind().dialect.name == "postgresql":
+        columns = [sql_column(c, kind(c, v)) for c, v in rows[0].items()]
+        return values(*columns, name=name).data([tuple(row.values()) for row in rows])
     selects = [
         select(
             *(literal(value, kind(column, value)).label(column) for column, value in row.items())
@@ -620,30 +734,27 @@ def index_tables(
         for code in members
     }
     dimensions.update({name: [code] for code, name in alone.items()})
-    extra = list(
-        index_from_aggregates(
-            sums.groups, dimensions, parts=structure.other_parts or None, **design
-        )
+    extra = index_from_aggregates(
+        sums.groups, dimensions, parts=structure.other_parts or None, **design
     )
+    of_variable: dict[str, list[Estimate]] = {}
+    for e in extra:
+        of_variable.setdefault(e.variable, []).append(e)
     other = None
     if structure.other_parts:
         other = EstimateTable(tuple(e for e in extra if e.variable in structure.other_parts))
-    domain_rows = {_key(e.domain): e.n for e in extra if e.variable in alone.values()}
+    # each variable has one estimate per domain, in the same order of domains
     items = [
         EstimateTable(
             tuple(
-                replace(e, statistic="mean", n_domain=domain_rows[_key(e.domain)])
-                for e in extra
-                if e.variable == code
+                Estimate(e.variable, e.domain, e.estimate, e.se, e.df, e.deff, e.n,
+                         statistic="mean", n_domain=rows.n)
+                for e, rows in zip(of_variable[code], of_variable[alone[code]], strict=True)
             )
         )
         for code in answered
-    ]
+    ]  # fmt: skip
     return main, other, items
-
-
-def _key(domain: dict | None) -> tuple | None:
-    return None if domain is None else tuple(domain.items())
 
 
 def check_items_answered(sums: WaveSums) -> None:

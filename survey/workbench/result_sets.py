@@ -210,6 +210,7 @@ def _set_page(result_set: ResultSet) -> dict[str, Any]:
     ]
     reference = whole.get(index, {}).get("estimate")
     profile_rows = [r for r in rows if r["domain"] == domain]
+    table = _domain_block(result_set, charted, profile_rows, domain)
     return {
         "result_set": result_set,
         "wave": wave,
@@ -226,10 +227,17 @@ def _set_page(result_set: ResultSet) -> dict[str, Any]:
         "profile_key": shown,
         "profile_label": label(domain) if domain else _("The whole wave"),
         "profile": _profile_chart(wave, locale, profile_rows, whole, domain),
-        "table": _domain_block(result_set, charted, profile_rows, domain),
+        "table": table,
         "official": _official_table(rows, whole, units),
         "has_rows": bool(rows),
+        "one_psu_bars": _flagged(bars, "one_psu"),
+        "one_psu_table": _flagged(table, "one_psu"),
     }
+
+
+def _flagged(rows: list[dict], flag: str) -> bool:
+    """Whether a row carries ``flag`` (the page then says what it means)."""
+    return any(flag in row["flags"] for row in rows)
 
 
 def _domain_block(result_set: ResultSet, charted: list[dict], mine: list[dict], domain):

@@ -261,6 +261,26 @@ def test_the_page_shows_sorted_bars_with_whiskers_at_the_interval_ends(wave, log
         assert f"{100 * whole['estimate']:.1f}" in text  # the table of the same numbers
 
 
+def test_the_page_says_which_indices_rest_on_one_sampling_unit(wave, login, client):
+    login("admin")
+    by_desk = saved(wave, ["desk"])
+    rows = stored_rows(by_desk)
+    desk = next(r["domain"] for r in rows if r["domain"] and "desk" in r["domain"])
+    assert "one_psu" in row_of(rows, "overall", desk)["flags"]
+    assert "one_psu" not in row_of(rows, "overall", None)["flags"]
+    note = "“One sampling unit”: the index rests on a single desk or household cluster"
+    page = html.unescape(page_of(client, by_desk.id))  # the whole wave's table, desks' bars
+    numbers = page[page.index('id="by-unit"') : page.index('id="table"')]
+    cells = re.findall(r"<tr><td>[^<]*</td>(.*?)</tr>", numbers, re.S)
+    assert cells and all("one sampling unit" in cell for cell in cells)
+    assert page.count(note) == 1  # below the bars; the whole wave's own table has none
+    page = html.unescape(page_of(client, by_desk.id, unit=f"desk={desk['desk']}"))
+    table = page[page.index('id="table"') :]
+    assert "one sampling unit" in table and note in table
+    by_province = saved(wave, ["province"])
+    assert "one sampling unit" not in html.unescape(page_of(client, by_province.id))
+
+
 def test_the_page_labels_the_official_figure_and_shows_the_provenance(wave, login, client):
     login("admin")
     result_set = saved(wave, ["province"])

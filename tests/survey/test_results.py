@@ -3,6 +3,7 @@ the frame's weights, the same numbers as ``python -m analysis`` on the same rows
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -12,7 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import Answer, FrameEntry, QuestionnaireVersion, Response, ServicePoint
+from survey.models import (
+    Answer,
+    FrameEntry,
+    Procedure,
+    QuestionnaireVersion,
+    Response,
+    ServicePoint,
+)
 from survey.services import results
 from survey.services import waves as wave_service
 from survey.services.demo import WAVE_CODE, load_demo
@@ -144,6 +152,24 @@ def test_cli_computes_by_a_field_as_csv(wave, runner, tmp_path):
     lines = out.read_text().splitlines()
     assert lines[0] == "variable,domain,estimate,se,ci_low,ci_high,df,deff,n,weighting,flags"
     assert any(line.startswith("overall,province=") for line in lines[1:])
+
+
+def test_cli_rows_by_desk_carry_the_one_psu_flag_in_csv_and_json(wave, runner, tmp_path):
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"index.{fmt}"
+        args = ["results", "compute", "--wave", WAVE_CODE, "--by", "desk", "--format", fmt,
+                "--out", str(out)]  # fmt: skip
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+        if fmt == "csv":
+            rows = list(csv.DictReader(out.open(encoding="utf-8")))
+            flags = {row["domain"]: row["flags"].split(";") for row in rows}
+        else:
+            rows = json.loads(out.read_text(encoding="utf-8"))
+            flags = {"desk=" + row["domain"]["desk"] if row["domain"] else "": row["flags"]
+                     for row in rows}  # fmt: skip
+        desks = [domain for domain in flags if domain.startswith("desk=")]
+        assert desks and all("one_psu" in flags[domain] for domain in desks)
 
 
 @pytest.mark.parametrize(
@@ -286,7 +312,7 @@ def test_small_samples_and_wide_intervals_are_flagged_not_hidden(make_app):
     db.session.commit()
     wave = wave_by_code(WAVE_CODE)
     rows = [r for r in results.compute(wave, ["desk"]).records if r["estimate"] is not None]
-    assert all(r["flags"] == [] for r in rows)
+    assert all(r["flags"] == ["one_psu"] for r in rows)  # a desk is one PSU (see below)
     widths = sorted(r["ci_high"] - r["ci_low"] for r in rows)
     sizes = sorted(r["n"] for r in rows)
     min_n, max_width = sizes[len(sizes) // 2], widths[len(widths) // 2]
@@ -296,7 +322,54 @@ def test_small_samples_and_wide_intervals_are_flagged_not_hidden(make_app):
     for row in (r for r in flagged if r["estimate"] is not None):
         assert ("small_n" in row["flags"]) == (row["n"] < min_n)
         assert ("wide_ci" in row["flags"]) == (row["ci_high"] - row["ci_low"] > max_width)
-    assert any(r["flags"] for r in flagged) and any(not r["flags"] for r in flagged)
+    cautions = [set(r["flags"]) - {"one_psu"} for r in flagged]
+    assert any(cautions) and not all(cautions)
+
+
+def valid_desks(wave, column) -> dict[str, set[int]]:
+    """The desks (PSUs) of each value of ``column`` among the wave's valid responses, from
+    the raw rows."""
+    found = defaultdict(set)
+    query = (
+        select(column, Response.service_point_id)
+        .select_from(Response)
+        .join(ServicePoint, ServicePoint.id == Response.service_point_id)
+        .outerjoin(Procedure, Procedure.id == Response.procedure_id)
+        .where(Response.wave_id == wave.id, Response.status == "valid")
+    )
+    for value, desk in db.session.execute(query):
+        found[value].add(desk)
+    return found
+
+
+@pytest.mark.parametrize("by", ["desk", "procedure", "province"])
+def test_an_index_resting_on_one_desk_per_stratum_is_flagged_one_psu(wave, by):
+    """A domain whose responses come from a single desk (or one desk in each of its
+    strata) has no variance between PSUs to estimate: df 0, and for one desk a standard
+    error of 0 (R's svyby gives the same); its rows say so, never hidden."""
+    stratum = {e.service_point_id: e.stratum for e in wave.frame}
+    if by == "province":  # the demo frame's strata are its provinces
+        desks = defaultdict(set)
+        for desk in set().union(*valid_desks(wave, ServicePoint.code).values()):
+            desks[stratum[desk]].add(desk)
+    else:
+        desks = valid_desks(wave, {"desk": ServicePoint.code, "procedure": Procedure.code}[by])
+    records = results.compute(wave, [by]).records
+    seen = set()
+    for row in records:
+        if row["estimate"] is None:
+            continue
+        if row["domain"] is None:
+            assert "one_psu" not in row["flags"]
+            continue
+        mine = desks[row["domain"][by]]
+        alone = len(mine) == len({stratum[desk] for desk in mine})
+        assert ("one_psu" in row["flags"]) == alone, row
+        seen.add(alone)
+        if len(mine) == 1:
+            assert row["se"] == pytest.approx(0.0, abs=1e-12)
+            assert row["ci_high"] - row["ci_low"] == pytest.approx(0.0, abs=1e-12)
+    assert seen == ({True} if by == "desk" else {False} if by == "province" else {True, False})
 
 
 def test_the_results_page_shows_the_service_numbers_scoped_to_the_readers_units(

@@ -352,6 +352,39 @@ def test_a_breakdown_read_also_gives_the_whole_wave_until_something_is_written(d
     assert wave_sums.estimates(desk_wave).response_count == fresh.response_count - 4
 
 
+def test_a_large_wave_summed_in_parts_gives_the_sums_of_one_statement(desk_wave, monkeypatch):
+    """On PostgreSQL a large wave is summed in two statements over halves of its
+    responses, run at once on the session's snapshot: the same counts and digest as one
+    statement, by any field (responses without a procedure too); a transaction that has
+    written something reads in one statement, which sees what it wrote."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("summing in parts is for PostgreSQL (SIPAS_TEST_DATABASE_URL)")
+    chosen = select(Response.id).where(Response.wave_id == desk_wave.id).limit(7)
+    db.session.execute(
+        update(Response).where(Response.id.in_(chosen.scalar_subquery())).values(procedure_id=None)
+    )
+    db.session.commit()
+    parts = []
+    in_parts = wave_sums._in_parts
+    monkeypatch.setattr(wave_sums, "_in_parts", lambda s: parts.append(len(s)) or in_parts(s))
+    grouping = grouping_items(questionnaire_of(desk_wave.questionnaire))[0].code
+    for by in ([], ["desk"], ["procedure"], ["province", grouping]):
+        monkeypatch.setattr(wave_sums, "PARTS_FROM", 10**9)
+        whole = wave_sums.wave_sums(desk_wave, by)
+        db.session.commit()  # a new transaction: nothing read is remembered
+        monkeypatch.setattr(wave_sums, "PARTS_FROM", 0)
+        halves = wave_sums.wave_sums(desk_wave, by)
+        db.session.commit()
+        assert halves.digest == whole.digest
+        pd.testing.assert_frame_equal(halves.groups, whole.groups)
+    assert parts == [2, 2, 2, 2]
+    first = db.session.scalars(chosen.where(Response.status == "valid")).first()
+    db.session.get(Response, first).status = "void"
+    db.session.flush()  # written, not committed: the other connections would not see it
+    assert wave_sums.wave_sums(desk_wave).response_count == whole.response_count - 1
+    assert parts == [2, 2, 2, 2]
+
+
 # --- what compute reads, and its digest ------------------------------------------------
 
 
