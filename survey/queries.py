@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from sqlalchemy import case, func, or_, select, true
+from sqlalchemy import ColumnElement, case, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from survey.auth.policy import UnitScope
@@ -70,14 +70,15 @@ def questionnaire_versions() -> list[QuestionnaireVersion]:
 
 
 def waves(*, scope: UnitScope) -> list[tuple[Wave, int]]:
-    """Every wave, newest first, with its valid responses at the desks in scope.
+    """Every wave, newest first, with its valid responses at the desks in scope (in a
+    household wave: in the clusters in scope).
 
     Waves are national (one questionnaire over a period); only their counts are scoped.
     """
     counts = (
         select(Response.wave_id, func.count().label("n"))
-        .join(ServicePoint, ServicePoint.id == Response.service_point_id)
-        .where(Response.status == "valid", scope.where(ServicePoint.unit_id))
+        .outerjoin(ServicePoint, ServicePoint.id == Response.service_point_id)
+        .where(Response.status == "valid", scope.where(response_place()))
         .group_by(Response.wave_id)
         .subquery()
     )
@@ -142,6 +143,47 @@ def responses_per_desk(
         .order_by(total.desc(), ServicePoint.code)
     ).all()
     return [DeskCount(point, int(today), int(n), as_utc(last)) for point, today, n, last in rows]
+
+
+def response_place() -> ColumnElement:
+    """The unit a response counts in, in a query that outer-joins its desk: a household
+    response's cluster (a household paper form has no desk), else its desk's unit."""
+    return func.coalesce(Response.unit_id, ServicePoint.unit_id)
+
+
+@dataclass(frozen=True)
+class ClusterCount:
+    """Valid responses of one commune or village cluster in one household wave."""
+
+    unit: Unit
+    today: int
+    total: int
+    last_at: datetime | None
+
+
+def responses_per_cluster(
+    wave: Wave, *, scope: UnitScope, unit_ids: set[int] | None = None, now: datetime | None = None
+) -> list[ClusterCount]:
+    """Each cluster in scope (or of ``unit_ids``) with valid responses in household wave
+    ``wave``, and its counts; the busiest first. ``today`` counts from local midnight."""
+    since = local_day_start(today_local(now))
+    total = func.count(Response.id)
+    rows = db.session.execute(
+        select(
+            Unit,
+            func.coalesce(func.sum(case((Response.submitted_at >= since, 1), else_=0)), 0),
+            total,
+            func.max(Response.submitted_at),
+        )
+        .join(Response, Response.unit_id == Unit.id)
+        .where(Response.wave_id == wave.id, Response.status == "valid")
+        .where(scope.where(Unit.id))
+        .where(true() if unit_ids is None else Unit.id.in_(sorted(unit_ids)))
+        .options(selectinload(Unit.parent))
+        .group_by(Unit.id)
+        .order_by(total.desc(), Unit.code)
+    ).all()
+    return [ClusterCount(unit, int(today), int(n), as_utc(last)) for unit, today, n, last in rows]
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -219,7 +261,8 @@ def audit_choices(*, scope: UnitScope) -> tuple[list[str], list[str]]:
 def valid_responses(wave: Wave) -> list[tuple]:
     """``(response id, desk id, desk code, desk unit id, procedure code, channel,
     procedure field, the response's own unit id)``; the last is a household response's
-    commune or village cluster.
+    commune or village cluster, and a household paper form has no desk (the desk's
+    columns None).
 
     Only valid responses count in every statistic.
     """
@@ -234,7 +277,7 @@ def valid_responses(wave: Wave) -> list[tuple]:
             Procedure.field,
             Response.unit_id,
         )
-        .join(ServicePoint, ServicePoint.id == Response.service_point_id)
+        .outerjoin(ServicePoint, ServicePoint.id == Response.service_point_id)
         .outerjoin(Procedure, Procedure.id == Response.procedure_id)
         .where(Response.wave_id == wave.id, Response.status == "valid")
         .order_by(Response.id)
@@ -280,15 +323,17 @@ class StratumProgress:
 def frame_progress(wave: Wave, *, scope: UnitScope) -> list[StratumProgress]:
     """Per stratum of the frame (PSUs in scope): counts, PSUs answering, valid responses.
 
-    Household PSUs (units) are counted by the forms' desks until paper forms
-    record the respondent's commune.
+    A household wave's PSUs are the clusters its responses record; a desk wave's, the desks.
     """
+    household = wave.is_household
+    psu = Response.unit_id if household else Response.service_point_id
     answered = (
-        select(Response.service_point_id, func.count().label("n"))
+        select(psu.label("psu_id"), func.count().label("n"))
         .where(Response.wave_id == wave.id, Response.status == "valid")
-        .group_by(Response.service_point_id)
+        .group_by(psu)
         .subquery()
     )
+    entry_psu = FrameEntry.unit_id if household else FrameEntry.service_point_id
     rows = db.session.execute(
         select(
             FrameEntry.stratum,
@@ -299,7 +344,7 @@ def frame_progress(wave: Wave, *, scope: UnitScope) -> list[StratumProgress]:
             func.coalesce(func.sum(answered.c.n), 0),
         )
         .outerjoin(ServicePoint, ServicePoint.id == FrameEntry.service_point_id)
-        .outerjoin(answered, answered.c.service_point_id == FrameEntry.service_point_id)
+        .outerjoin(answered, answered.c.psu_id == entry_psu)
         .where(FrameEntry.wave_id == wave.id)
         .where(scope.where(func.coalesce(ServicePoint.unit_id, FrameEntry.unit_id)))
         .group_by(FrameEntry.stratum)

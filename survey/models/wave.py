@@ -31,6 +31,12 @@ class Wave(db.Model):
     frame: Mapped[list[FrameEntry]] = relationship(back_populates="wave")
     targets: Mapped[list[CalibrationTarget]] = relationship(back_populates="wave")
 
+    @property
+    def is_household(self) -> bool:
+        """A household wave (forms delivered to sampled households; the PSU is the
+        commune or village cluster each form records), not a desk wave (the PSU is the desk)."""
+        return self.questionnaire.kind == "household"
+
 
 class FrameEntry(db.Model):
     """A primary sampling unit of a wave's frame: its stratum and population counts.

@@ -172,7 +172,7 @@ def _unit_ids(codes: list[str]) -> dict[str, int]:
 def _names(rows) -> dict[tuple[str, str], str]:
     """The names of the places in ``rows``: units by code, desks by code."""
     units = sorted({code for name in ("province", "commune") for code in rows[name] if code})
-    desks = sorted(set(rows["desk"]))
+    desks = sorted({code for code in rows["desk"] if code})  # a household paper form has none
     names = {}
     for code, name in db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(units))):
         names[("province", code)] = names[("commune", code)] = name

@@ -129,10 +129,6 @@ def design_rows(wave: Wave) -> tuple[pd.DataFrame, bool]:
     return pd.concat([design_columns, rows[keep]], axis=1), weighted
 
 
-def is_household(wave: Wave) -> bool:
-    return wave.questionnaire.kind == "household"
-
-
 def response_domains(wave: Wave) -> pd.DataFrame:
     """One row per valid response (none: empty): ``response_id``, the PSU (``psu_id``,
     ``psu``), ``unit_id`` and the :data:`DOMAIN_FIELDS`.
@@ -146,7 +142,7 @@ def response_domains(wave: Wave) -> pd.DataFrame:
         columns=["response_id", "desk_id", "desk", "desk_unit_id", "procedure", "channel",
                  "procedure_group", "cluster_id"],
     )  # fmt: skip
-    if is_household(wave):
+    if wave.is_household:
         missing = int(rows["cluster_id"].isna().sum())
         if missing:
             raise UserError(
@@ -282,7 +278,7 @@ def frame_entries_of(
     UserError naming the PSUs with responses that the frame lacks, or when an entry has no
     stratum count or size.
     """
-    household = is_household(wave)
+    household = wave.is_household
     entries = {
         (entry.unit_id if household else entry.service_point_id): entry
         for entry in queries.frame_entries(wave)

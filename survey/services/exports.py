@@ -195,7 +195,10 @@ class ResponseTable:
         dialect = db.session.get_bind().dialect.name
         connection = db.session.connection()
         with work_memory(dialect):
-            result = connection.execution_options(yield_per=rows).execute(self.statement)
+            # The option is the statement's: set on the connection, it would stay there
+            # and stream every later statement of the transaction (PostgreSQL refuses a
+            # cursor for a DELETE).
+            result = connection.execute(self.statement, execution_options={"yield_per": rows})
         for part in result.partitions():
             yield self._decode(part)
 
@@ -289,9 +292,10 @@ def _layout(items: list[Item]) -> list[PackedItem]:
 
 
 def _statement(wave: Wave, scope: UnitScope, layout: list[PackedItem]) -> Select:
-    """One row per valid response in ``scope``, by id: id, desk code, PSU id, procedure
-    code, channel, and the answers packed into a few integers (per response, each
-    answer's ``code - low + 1`` shifted to its item's bits, combined with ``bit_or``)."""
+    """One row per valid response in ``scope``, by id: id, desk code (None for a household
+    paper form, which has no desk), PSU id, procedure code, channel, and the answers
+    packed into a few integers (per response, each answer's ``code - low + 1`` shifted to
+    its item's bits, combined with ``bit_or``)."""
     dialect = db.session.get_bind().dialect.name
     low, high = db.session.execute(
         select(func.min(Response.id), func.max(Response.id)).where(
@@ -335,7 +339,7 @@ def _statement(wave: Wave, scope: UnitScope, layout: list[PackedItem]) -> Select
             Response.channel,
             *(per.c[f"w{word}"] for word in words),
         )
-        .join_from(Response, ServicePoint, ServicePoint.id == Response.service_point_id)
+        .outerjoin_from(Response, ServicePoint, ServicePoint.id == Response.service_point_id)
         .outerjoin(Procedure, Procedure.id == Response.procedure_id)
         .outerjoin(per, per.c.id == Response.id)
         .where(Response.wave_id == wave.id, Response.status == "valid", scope.where(place))

@@ -71,7 +71,6 @@ from survey.services.design_frame import (
     _places,
     frame_entries_of,
     grouping_items,
-    is_household,
 )
 from survey.services.questionnaires import questionnaire_of
 
@@ -592,13 +591,13 @@ class PsuDesign:
 
 def psu_column(wave: Wave) -> ColumnElement:
     """A response's PSU: its desk, or in a household wave the cluster it records."""
-    return Response.unit_id if is_household(wave) else Response.service_point_id
+    return Response.unit_id if wave.is_household else Response.service_point_id
 
 
 def place_column(wave: Wave) -> ColumnElement:
     """The unit a response is counted in (province, commune, a reader's scope): its desk's
     (in a query joining the desk), or in a household wave its cluster."""
-    return Response.unit_id if is_household(wave) else ServicePoint.unit_id
+    return Response.unit_id if wave.is_household else ServicePoint.unit_id
 
 
 def psu_design(wave: Wave) -> PsuDesign:
@@ -618,7 +617,7 @@ def psu_design(wave: Wave) -> PsuDesign:
 def _design(wave: Wave, counts: pd.DataFrame) -> PsuDesign:
     """The :class:`PsuDesign` from valid responses counted by ``psu_id`` (a PSU may have
     several rows; a household response without a cluster has none)."""
-    household = is_household(wave)
+    household = wave.is_household
     if counts["psu_id"].isna().any():
         raise UserError(
             _l(

@@ -66,8 +66,10 @@ def index():
 @allow(*READERS)
 def wave(wave_code: str):
     wave = wave_by_code(wave_code) or abort(404)
-    rows = queries.responses_per_desk(wave, scope=current_scope())
-    return render_template("workbench/wave.html", wave=wave, rows=rows, unit=None)
+    rows = _progress(wave, current_scope())
+    return render_template(
+        "workbench/wave.html", wave=wave, rows=rows, unit=None, household=wave.is_household
+    )
 
 
 @bp.route("/waves/<wave_code>/units/<unit_code>")
@@ -78,8 +80,17 @@ def wave_unit(wave_code: str, unit_code: str):
     unit = unit_by_code(unit_code) or abort(404)
     scope = current_scope()
     scope.require(unit.id)
-    rows = queries.responses_per_desk(wave, scope=scope, unit_ids=units_under([unit.id]))
-    return render_template("workbench/wave.html", wave=wave, rows=rows, unit=unit)
+    rows = _progress(wave, scope, units_under([unit.id]))
+    return render_template(
+        "workbench/wave.html", wave=wave, rows=rows, unit=unit, household=wave.is_household
+    )
+
+
+def _progress(wave, scope, unit_ids: set[int] | None = None) -> list:
+    """Valid responses per desk, or in a household wave per cluster the forms record."""
+    if wave.is_household:
+        return queries.responses_per_cluster(wave, scope=scope, unit_ids=unit_ids)
+    return queries.responses_per_desk(wave, scope=scope, unit_ids=unit_ids)
 
 
 class FrameForm(FlaskForm):
