@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from survey.auth.cli import user_cli
     from survey.cli import demo_command, qr_cli, translate_cli
+    from survey.entry.cli import paper_cli
     from survey.questionnaire_cli import questionnaire_cli
     from survey.workbench.cli import export_cli, results_cli
     from survey.workbench.wave_cli import wave_cli
@@ -131,6 +132,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(qr_cli)
+    app.cli.add_command(paper_cli)
     app.cli.add_command(translate_cli)
     app.cli.add_command(questionnaire_cli)
     app.cli.add_command(results_cli)

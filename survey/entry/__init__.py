@@ -1,7 +1,7 @@
-"""Paper entry for surveyors and supervisors (the entry screens come with paper forms)."""
+"""Paper forms for surveyors and supervisors: printing, batches, typing, settlement."""
 
 from flask import Blueprint
 
 bp = Blueprint("entry", __name__, url_prefix="/entry")
 
-from survey.entry import routes  # noqa: E402, F401
+from survey.entry import batches, imports, printing, routes, settlement, typing  # noqa: E402, F401

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -85,6 +86,46 @@ def _read_xlsx(content: bytes) -> list[dict[str, str]]:
     ]
 
 
+def numbered_rows(
+    content: bytes, filename: str, most: int | None = None
+) -> list[tuple[int, list[str]]]:
+    """Every row of a CSV (UTF-8) or XLSX file that is not empty, header included, as
+    ``(line in the file, cells as text)``, the first ``most`` only: for files whose
+    header is checked column by column (a duplicated or misplaced column), read as
+    :func:`read_table` reads them."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix == ".xlsx":
+        return _numbered_xlsx(content, most)
+    if suffix not in (".csv", ".txt"):
+        raise FrameFileError([(0, str(_l("The file must be CSV or XLSX.")))])
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FrameFileError([(0, str(_l("The file is not UTF-8 text.")))]) from error
+    reader = csv.reader(io.StringIO(text))
+    rows, start = [], 1
+    for cells in reader:
+        if any(cell.strip() for cell in cells):
+            rows.append((start, [cell.strip() for cell in cells]))
+        start = reader.line_num + 1
+    return rows[:most]
+
+
+def _numbered_xlsx(content: bytes, most: int | None) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+    except Exception as error:  # openpyxl raises many kinds for a damaged file
+        raise FrameFileError([(0, str(_l("The file is not a readable XLSX workbook.")))]) from error
+    rows = (
+        (line, [_cell(value) for value in row])
+        for line, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+        if any(value is not None and str(value).strip() for value in row)
+    )
+    return list(itertools.islice(rows, most))
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -119,7 +160,7 @@ def parse_frame(
 
 def _psu_ids(wave: Wave, scope: UnitScope) -> dict[str, int]:
     """PSU code (lower-cased) to id, for the wave's kind of PSU, within ``scope``."""
-    if wave.questionnaire.kind == "household":
+    if wave.is_household:
         query = select(func.lower(Unit.code), Unit.id).where(scope.where(Unit.id))
     else:
         query = select(func.lower(ServicePoint.code), ServicePoint.id).where(
@@ -203,7 +244,7 @@ def import_frame(
     wave: Wave, rows: list[FrameRow], *, scope: UnitScope = NATIONAL, by: User | None = None
 ) -> int:
     """Replace the frame entries of ``wave`` within ``scope`` by ``rows``; flushes."""
-    household = wave.questionnaire.kind == "household"
+    household = wave.is_household
     column = FrameEntry.unit_id if household else FrameEntry.service_point_id
     in_scope = _entries_in_scope(wave, scope, household)
     db.session.execute(delete(FrameEntry).where(FrameEntry.id.in_(in_scope)))

@@ -25,14 +25,14 @@ Functions flush but never commit: the caller's request or command commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import case, func, insert, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from survey.auth.policy import UnitScope
 from survey.errors import UserError
@@ -63,7 +63,7 @@ SERIAL_NUMBER_DIGITS = 8
 #: Most forms one print run issues: a desk's month, or a large cluster.
 MAX_PRINT = 5000
 #: Most forms a batch may hold.
-MAX_BATCH = 5000
+MAX_BATCH = 10_000
 
 Value = int | str | list | None
 
@@ -130,13 +130,9 @@ def grouped_serial(serial: str) -> str:
 # --- the PSU of forms and batches ----------------------------------------------
 
 
-def is_household(wave: Wave) -> bool:
-    return wave.questionnaire.kind == "household"
-
-
 def _check_psu(wave: Wave, service_point: ServicePoint | None, unit: Unit | None) -> None:
     """A desk wave's forms belong to a desk; a household wave's to a cluster."""
-    if is_household(wave):
+    if wave.is_household:
         if unit is None or service_point is not None:
             raise UserError(
                 _("Wave %(wave)s is a household wave: name the commune or village cluster.")
@@ -440,10 +436,9 @@ def allowed_hint(item: Item) -> str:
     """What may be typed for ``item``, shown beside the field when it refuses a value."""
     values = [v for v in item.scale.values if v != item.scale.not_applicable]
     shown = ", ".join(str(v) for v in values)
-    hint = _("Type %(values)s, or - for no answer") % {"values": shown}
     if item.scale.not_applicable is not None:
-        hint += _(", or / for not applicable")
-    return hint + "."
+        return _("Type %(values)s, - for no answer or / for not applicable.") % {"values": shown}
+    return _("Type %(values)s, or - for no answer.") % {"values": shown}
 
 
 def skip_hint(questionnaire: Questionnaire, item: Item) -> str:
@@ -529,6 +524,47 @@ def save_pass(
     return outcome
 
 
+def save_passes(
+    batch: PaperBatch,
+    typist: User,
+    typed_forms: Sequence[tuple[PaperForm, Mapping[str, str | None]]],
+    *,
+    source: str = "import",
+) -> list[PassOutcome]:
+    """``typist``'s complete passes of many forms of ``batch`` (an imported file): each
+    checked, saved, audited and compared as ``save_pass`` does it, the responses of the
+    forms they settle made together (a flush per form would take minutes for ten
+    thousand). PassRefused or UserError for the first form refused: the caller, who
+    checked every form first, rolls back.
+    """
+    questionnaire = questionnaire_of(batch.wave.questionnaire)
+    procedures = procedure_codes(batch)
+    outcomes, agreed = [], []
+    with db.session.no_autoflush:
+        for form, typed in typed_forms:
+            _check_form_fits(batch, form)
+            _check_typist(form, typist)
+            values, errors = parse_typed(questionnaire, typed, procedures)
+            if errors:
+                raise PassRefused(errors)
+            pass_ = _pass_of(form, typist) or _new_pass(form, typist, source)
+            pass_.answers, pass_.completed_at = values, utcnow()
+            form.batch_id = batch.id
+            audit("pass typed", form, typist, in_unit=batch_unit(batch), after=_pass_detail(pass_))
+            outcome = PassOutcome(pass_, form.status)
+            if _agreeing(form, outcome):
+                agreed.append((form, outcome))
+            outcomes.append(outcome)
+    settled = [(form, _settled_answers(_completed(form)[0].answers)) for form, _ in agreed]
+    for (form, outcome), response in zip(
+        agreed, _responses_of(settled, questionnaire), strict=True
+    ):
+        _mark_settled(form, response, by=None, resolution=None)
+        outcome.status = form.status
+    db.session.flush()
+    return outcomes
+
+
 def _new_pass(form: PaperForm, typist: User, source: str) -> PaperPass:
     taken = {p.number for p in form.passes}
     pass_ = PaperPass(form=form, number=1 if 1 not in taken else 2, typist=typist, source=source)
@@ -543,16 +579,26 @@ def _pass_detail(pass_: PaperPass) -> dict:
 
 
 def _compare(form: PaperForm, outcome: PassOutcome) -> None:
-    done = [p for p in form.passes if p.completed_at is not None]
-    if len(done) < 2:
+    if _agreeing(form, outcome):
+        _settle(form, dict(_completed(form)[0].answers), by=None, resolution=None)
+        outcome.status = form.status
+
+
+def _agreeing(form: PaperForm, outcome: PassOutcome) -> bool:
+    """Whether the form has two complete passes that agree; if not, the form is typed
+    (one pass) or disputed (two that differ), and so is the outcome."""
+    if len(_completed(form)) < 2:
         form.status = outcome.status = "typed"
-        return
+        return False
     outcome.differing = differing_items(form)
     if outcome.differing:
         form.status = outcome.status = "disputed"
-        return
-    _settle(form, dict(done[0].answers), by=None, resolution=None)
-    outcome.status = form.status
+        return False
+    return True
+
+
+def _completed(form: PaperForm) -> list[PaperPass]:
+    return [p for p in form.passes if p.completed_at is not None]
 
 
 def differing_items(form: PaperForm) -> list[str]:
@@ -611,12 +657,23 @@ def _typed_text(value: Value) -> str:
 
 def _settle(form: PaperForm, values: dict, *, by: User | None, resolution: dict | None):
     questionnaire = questionnaire_of(form.wave.questionnaire)
-    answers = {code: value for code, value in values.items() if value is not None}
-    response = _response_of(form, questionnaire, answers)
+    (response,) = _responses_of([(form, _settled_answers(values))], questionnaire)
+    _mark_settled(form, response, by=by, resolution=resolution)
+    return response
+
+
+def _settled_answers(values: Mapping[str, Value]) -> dict:
+    return {code: value for code, value in values.items() if value is not None}
+
+
+def _mark_settled(
+    form: PaperForm, response: Response, *, by: User | None, resolution: dict | None
+) -> None:
     before = form.status
     form.status, form.response_id = "settled", response.id
     form.settled_at, form.settled_by_id = utcnow(), by.id if by else None
-    form.resolution = resolution
+    if resolution is not None:  # None set on a new row is stored as JSON null, not NULL
+        form.resolution = resolution
     audit(
         "form settled" if by else "form settled automatically",
         form,
@@ -625,38 +682,72 @@ def _settle(form: PaperForm, values: dict, *, by: User | None, resolution: dict 
         before={"status": before},
         after={"status": "settled", "response": response.id, "fields": resolution or {}},
     )
-    return response
 
 
-def _response_of(form: PaperForm, questionnaire: Questionnaire, answers: dict) -> Response:
-    procedure_id = None
-    for item in questionnaire.items():
-        if item.scale.kind == "procedure" and item.code in answers:
-            procedure_id = db.session.scalar(
-                select(Procedure.id).where(Procedure.code == answers[item.code])
+def _responses_of(
+    settled: Sequence[tuple[PaperForm, dict]], questionnaire: Questionnaire
+) -> list[Response]:
+    """The responses of settled forms with their answers (``{item: value}``, no None),
+    inserted together: one flush and one INSERT of answers for any number of forms."""
+    procedure_items = [i.code for i in questionnaire.items() if i.scale.kind == "procedure"]
+    named = {answers[code] for _, answers in settled for code in procedure_items if code in answers}
+    procedure_ids = {}
+    if named:
+        query = select(Procedure.code, Procedure.id).where(Procedure.code.in_(sorted(named)))
+        procedure_ids = dict(db.session.execute(query).all())
+    responses = []
+    for form, answers in settled:
+        procedure_id = None
+        for code in procedure_items:
+            if code in answers:
+                procedure_id = procedure_ids.get(answers[code])
+        typists = [p.typist_id for p in form.passes]
+        responses.append(
+            Response(
+                uuid=str(uuid.uuid4()),
+                wave_id=form.wave_id,
+                service_point_id=form.service_point_id,
+                unit_id=form.unit_id,
+                procedure_id=procedure_id,
+                channel="paper",
+                status="valid",
+                form_serial=form.serial,
+                entered_by_id=typists[0] if typists else None,
             )
-    typists = [p.typist_id for p in form.passes]
-    response = Response(
-        uuid=str(uuid.uuid4()),
-        wave_id=form.wave_id,
-        service_point_id=form.service_point_id,
-        unit_id=form.unit_id,
-        procedure_id=procedure_id,
-        channel="paper",
-        status="valid",
-        form_serial=form.serial,
-        entered_by_id=typists[0] if typists else None,
-    )
-    db.session.add(response)
+        )
+    db.session.add_all(responses)
     db.session.flush()
-    rows = answer_rows(answers, response.id)
-    if rows:
+    rows = [
+        row
+        for (_form, answers), response in zip(settled, responses, strict=True)
+        for row in answer_rows(answers, response.id)
+    ]
+    _insert_answers(rows)
+    return responses
+
+
+def _insert_answers(rows: list[dict]) -> None:
+    """The answers of settled forms in bulk: an import settles thousands of forms, a
+    hundred answers each. PostgreSQL takes them with COPY on the session's connection (its
+    transaction), several times faster than INSERT there."""
+    if not rows:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
         db.session.execute(insert(Answer), rows)
-    return response
+        return
+    columns = ("response_id", "item_code", "value_num", "value_text")
+    connection = db.session.connection().connection.driver_connection
+    statement = f"COPY answer ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(tuple(row[name] for name in columns))
 
 
-def void_form(form: PaperForm, reason: str, by: User) -> None:
-    """Void a form (spoilt, blank, unreadable): it never counts, and takes no pass."""
+def void_form(form: PaperForm, reason: str, by: User, *, batch: PaperBatch | None = None) -> None:
+    """Void a form (spoilt, blank, unreadable): it never counts, and takes no pass.
+
+    ``batch``: the bundle a form never typed came back in, so that it counts
+    there as void rather than missing."""
     reason = (reason or "").strip()
     if not reason:
         raise UserError(_("Say why the form is void."))
@@ -666,6 +757,11 @@ def void_form(form: PaperForm, reason: str, by: User) -> None:
         )
     if form.status == "void":
         raise UserError(_("Form %(serial)s is void already.") % {"serial": form.serial})
+    if batch is not None and form.batch_id is None:
+        if batch.status == "closed":
+            raise UserError(_("Batch %(batch)s is closed.") % {"batch": batch.code})
+        _check_form_fits(batch, form)
+        form.batch = batch
     before = form.status
     form.status, form.void_reason = "void", reason
     audit(
@@ -674,7 +770,11 @@ def void_form(form: PaperForm, reason: str, by: User) -> None:
         by,
         in_unit=_psu_unit(form.service_point, form.unit),
         before={"status": before},
-        after={"status": "void", "reason": reason},
+        after={
+            "status": "void",
+            "reason": reason,
+            "batch": form.batch.code if form.batch else None,
+        },
     )
 
 
@@ -799,6 +899,32 @@ def batches(*, scope: UnitScope, wave: Wave | None = None, status: str | None = 
     return list(db.session.scalars(query))
 
 
+def batch_forms(batch: PaperBatch) -> list[PaperForm]:
+    """The forms typed or voided in ``batch``, by serial, with their passes."""
+    query = (
+        select(PaperForm)
+        .where(PaperForm.batch_id == batch.id)
+        .options(selectinload(PaperForm.passes))
+        .order_by(PaperForm.serial)
+    )
+    return list(db.session.scalars(query))
+
+
+def forms_in_dispute(*, scope: UnitScope) -> list[PaperForm]:
+    """The forms waiting for a supervisor in the reader's units, by serial."""
+    desk = aliased(ServicePoint)
+    query = (
+        select(PaperForm)
+        .outerjoin(desk, desk.id == PaperForm.service_point_id)
+        .where(
+            PaperForm.status == "disputed",
+            scope.where(func.coalesce(desk.unit_id, PaperForm.unit_id)),
+        )
+        .order_by(PaperForm.serial)
+    )
+    return list(db.session.scalars(query))
+
+
 def batch_by_code(code: str, *, scope: UnitScope) -> PaperBatch:
     """The batch ``code`` in the reader's scope; 404 outside it, as for an unknown code."""
     batch = db.session.scalar(select(PaperBatch).where(PaperBatch.code == code.strip().upper()))
@@ -848,6 +974,7 @@ def typist_stats(*, scope: UnitScope, since: date | None = None) -> list[TypistS
         .join(PaperForm, PaperForm.id == PaperPass.form_id)
         .outerjoin(desk, desk.id == PaperForm.service_point_id)
         .where(PaperPass.completed_at.is_not(None), scope.where(unit_id))
+        .options(selectinload(PaperPass.form), selectinload(PaperPass.typist))
     )
     if since is not None:
         query = query.where(PaperPass.completed_at >= local_day_start(since))

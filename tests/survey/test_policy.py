@@ -68,6 +68,7 @@ def world(app, make_user) -> World:
     result_set = ResultSet(wave=wave, response_count=2, input_hash="0" * 64, options=options,
                            inputs={}, weighting="unweighted", code_version="test")  # fmt: skip
     db.session.add(result_set)
+    paper_forms = [_paper_batch(wave, point) for point in (desk, other_desk)]
     db.session.commit()
     for name, (role, scoped) in ACTORS.items():
         make_user(f"{name}@example.vn", role, units=[province] if scoped else [])
@@ -75,9 +76,19 @@ def world(app, make_user) -> World:
     foreign_user = make_user("other@example.vn", "surveyor", units=[other])
     number = {"number": str(result_set.id)}  # a result set of the wave, seen by every reader
     return World(
-        own=_args(desk, commune, own_user.id) | number,
-        foreign=_args(other_desk, other_commune, foreign_user.id) | number,
+        own=_args(desk, commune, own_user.id) | number | paper_forms[0],
+        foreign=_args(other_desk, other_commune, foreign_user.id) | number | paper_forms[1],
     )
+
+
+def _paper_batch(wave: Wave, point: ServicePoint) -> dict[str, str]:
+    """A batch of paper forms at ``point`` and a printed form of it: the entry pages' ``code``
+    (a batch's, not a desk's) and ``serial``."""
+    from survey.services import paper
+
+    (form,) = paper.issue_forms(wave, 1, service_point=point, by=None)
+    batch = paper.create_batch(wave, 2, service_point=point, by=None)
+    return {"batch_code": batch.code, "serial": form.serial}
 
 
 def _args(desk: ServicePoint, unit: Unit, user_id: int) -> dict[str, str]:
@@ -96,7 +107,7 @@ def _args(desk: ServicePoint, unit: Unit, user_id: int) -> dict[str, str]:
 
 
 #: Arguments that name an object of a unit (the others are national or public).
-SCOPED_ARGS = {"code", "unit_code", "user_id", "entity_id"}
+SCOPED_ARGS = {"code", "unit_code", "user_id", "entity_id", "serial"}
 
 
 def _routes(app):
@@ -106,6 +117,8 @@ def _routes(app):
 
 
 def _path(rule, values: dict[str, str]) -> str:
+    if rule.endpoint.startswith("entry."):
+        values = values | {"code": values["batch_code"]}
     path = rule.rule
     for name in rule.arguments:
         path = re.sub(rf"<(?:[a-z]+:)?{name}>", values[name], path)
