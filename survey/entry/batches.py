@@ -9,6 +9,7 @@ typist's values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -32,6 +33,8 @@ READERS = ("surveyor", "supervisor", "admin")
 SUPERVISORS = ("supervisor", "admin")
 #: Days of the surveyors' table, today included.
 SURVEYOR_DAYS = 14
+#: Rows of a batch page's list of forms (a batch may hold ten thousand).
+FORMS_PER_PAGE = 200
 
 BATCH_STATUSES = {"open": _l("open"), "closed": _l("closed")}
 FORM_STATUSES = {
@@ -195,12 +198,50 @@ def _batch_page(batch: PaperBatch, close_form: CloseBatchForm, find_error: str |
         batch=batch,
         counts=counts,
         disputes=_disputes_by_form(batch) if may_settle else [],
-        forms=paper.batch_forms(batch),
+        forms=_forms_page(batch),
         close_form=close_form,
         find_error=find_error,
         find_value=request.args.get("serial", ""),
         **page_helpers(),
     )
+
+
+@dataclass(frozen=True)
+class FormsPage:
+    """One page of a batch's forms, of one status or all (``status`` None)."""
+
+    rows: list[paper.FormRow]
+    status: str | None
+    by_status: dict[str, int]
+    page: int
+    pages: int
+    first: int
+    total: int
+
+    @property
+    def filters(self) -> list[tuple[str | None, str, int]]:
+        """``(status, label, forms)`` of each filter link, all forms first (a form in a
+        batch has been typed or voided, so never "not typed")."""
+        shown = [status for status in FORM_STATUSES if status != "issued"]
+        return [(None, _("all"), sum(self.by_status.values()))] + [
+            (status, str(FORM_STATUSES[status]), self.by_status.get(status, 0))
+            for status in shown
+        ]
+
+
+def _forms_page(batch: PaperBatch) -> FormsPage:
+    """The page of forms that ``?status=`` and ``?page=`` ask for; a page past the last
+    shows the last."""
+    status = request.args.get("status") or None
+    if status is not None and status not in FORM_STATUSES:
+        abort(400)
+    by_status = paper.batch_status_counts(batch)
+    total = by_status.get(status, 0) if status else sum(by_status.values())
+    pages = max(1, -(-total // FORMS_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    offset = (page - 1) * FORMS_PER_PAGE
+    rows = paper.batch_forms(batch, status=status, offset=offset, limit=FORMS_PER_PAGE)
+    return FormsPage(rows, status, by_status, page, pages, offset + 1, total)
 
 
 def _disputes_by_form(batch: PaperBatch) -> list[tuple[str, list[paper.Dispute]]]:

@@ -899,15 +899,47 @@ def batches(*, scope: UnitScope, wave: Wave | None = None, status: str | None = 
     return list(db.session.scalars(query))
 
 
-def batch_forms(batch: PaperBatch) -> list[PaperForm]:
-    """The forms typed or voided in ``batch``, by serial, with their passes."""
-    query = (
-        select(PaperForm)
-        .where(PaperForm.batch_id == batch.id)
-        .options(selectinload(PaperForm.passes))
-        .order_by(PaperForm.serial)
+@dataclass(frozen=True)
+class FormRow:
+    """A form of a batch's list and its finished passes."""
+
+    serial: str
+    status: str
+    passes: int
+
+
+def batch_forms(
+    batch: PaperBatch, *, status: str | None = None, offset: int = 0, limit: int | None = None
+) -> list[FormRow]:
+    """The forms typed or voided in ``batch`` (of ``status`` only, if given), by serial:
+    ``limit`` of them from ``offset``, for a page of a batch of thousands."""
+    done = (
+        select(PaperPass.form_id, func.count().label("passes"))
+        .where(PaperPass.completed_at.is_not(None))
+        .group_by(PaperPass.form_id)
+        .subquery()
     )
-    return list(db.session.scalars(query))
+    query = (
+        select(PaperForm.serial, PaperForm.status, func.coalesce(done.c.passes, 0))
+        .outerjoin(done, done.c.form_id == PaperForm.id)
+        .where(PaperForm.batch_id == batch.id)
+        .order_by(PaperForm.serial)
+        .offset(offset)
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(PaperForm.status == status)
+    return [FormRow(serial, shown, int(n)) for serial, shown, n in db.session.execute(query)]
+
+
+def batch_status_counts(batch: PaperBatch) -> dict[str, int]:
+    """The forms typed or voided in ``batch``, counted by status."""
+    rows = db.session.execute(
+        select(PaperForm.status, func.count())
+        .where(PaperForm.batch_id == batch.id)
+        .group_by(PaperForm.status)
+    )
+    return {status: int(n) for status, n in rows}
 
 
 def forms_in_dispute(*, scope: UnitScope) -> list[PaperForm]:

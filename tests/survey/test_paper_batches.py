@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from survey.entry import batches
 from survey.extensions import db
 from survey.models import Answer, AuditEntry, PaperBatch, PaperForm, Response
 from survey.services import paper
@@ -166,6 +167,49 @@ def test_the_batch_page_counts_forms_as_they_are_typed(app, world):
     assert shown["Agreement rate, in percent"] == "50.0"
     assert f"/entry/forms/{forms[1].serial}/settle" in page
     assert f"Settle form {forms[1].serial}" in page
+
+
+def forms_listed(page: str) -> list[tuple[str, str, str]]:
+    """The batch page's list of forms: (serial as shown, status, finished passes)."""
+    return re.findall(
+        r'<tr>\s*<td>([\d ]+)</td>\s*<td>([^<]+)</td>\s*<td class="num">(\d+)</td>', page
+    )
+
+
+def test_a_large_batch_lists_its_forms_by_status_a_page_at_a_time(app, world, monkeypatch):
+    monkeypatch.setattr(batches, "FORMS_PER_PAGE", 2)
+    batch, forms = new_batch(world, 6, forms=5)
+    an, binh = world.user("an@example.vn"), world.user("binh@example.vn")
+    agreed = typed_form(world.wave, world.desk)
+    for form in forms[:3]:
+        paper.save_pass(batch, form, an, agreed, complete=True)
+    paper.save_pass(batch, forms[2], binh, agreed, complete=True)  # settled
+    disputed_form(world, batch, forms[3], likert_item(world.wave))
+    db.session.commit()
+    shown = [(paper.grouped_serial(f.serial), s, n) for f, s, n in zip(
+        forms[:4], ["typed once", "typed once", "settled", "in dispute"], "1122", strict=True
+    )]  # fmt: skip
+    client = client_of(app, "chi@example.vn")
+    url = f"/entry/batches/{batch.code}"
+
+    first = page_text(client.get(url))
+    assert forms_listed(first) == shown[:2]
+    assert "Forms 1–2 of 4; page 1 of 2." in first
+    for label in ("all (4)", "typed once (2)", "settled (1)", "in dispute (1)", "void (0)"):
+        assert label in first
+    assert f'href="{url}?status=disputed#forms">in dispute (1)' in first
+    assert f'href="{url}?page=2#forms" rel="next"' in first
+    second = page_text(client.get(url + "?page=2"))
+    assert forms_listed(second) == shown[2:]
+    assert "page 2 of 2" in second and 'rel="prev"' in second and 'rel="next"' not in second
+    assert forms_listed(page_text(client.get(url + "?page=99"))) == shown[2:]  # the last
+    assert forms_listed(page_text(client.get(url + "?page=x"))) == shown[:2]
+    assert forms_listed(page_text(client.get(url + "?status=typed"))) == shown[:2]
+    only_disputed = page_text(client.get(url + "?status=disputed"))
+    assert forms_listed(only_disputed) == shown[3:]
+    assert "page 1 of" not in only_disputed  # one page: no page links
+    assert "No form of this batch has this status." in page_text(client.get(url + "?status=void"))
+    assert client.get(url + "?status=lost").status_code == 400
 
 
 def test_a_form_printed_and_typed_in_one_transaction_counts_as_agreed(app, world):
