@@ -224,8 +224,7 @@ class FormsPage:
         batch has been typed or voided, so never "not typed")."""
         shown = [status for status in FORM_STATUSES if status != "issued"]
         return [(None, _("all"), sum(self.by_status.values()))] + [
-            (status, str(FORM_STATUSES[status]), self.by_status.get(status, 0))
-            for status in shown
+            (status, str(FORM_STATUSES[status]), self.by_status.get(status, 0)) for status in shown
         ]
 
 

@@ -71,14 +71,24 @@ class WaveFrame:
     targets: tuple[tuple[str, tuple[tuple[str, str], ...], float], ...] = ()
 
 
+#: What the variance does with a stratum in which a single desk or cluster answered, as
+#: R's ``options(survey.lonely.psu = ...)``. ``fail`` (R's default) stops the whole
+#: computation, which a wave still collecting meets at once; the platform's choice is
+#: ``adjust``: that PSU's deviation is taken from the wave's mean rather than its
+#: stratum's, a conservative variance. A result set records the policy it used.
+LONELY_PSU = "adjust"
+LONELY_PSU_POLICIES = ("adjust", "average", "remove", "certainty", "fail")
+
+
 def scored_items(questionnaire: Questionnaire) -> list[Item]:
     """The items with a satisfied set: the ones an index is made of."""
     return [item for item in questionnaire.items() if item.scale.satisfied]
 
 
-def wave_frame(wave: Wave, weighting: str = "design") -> WaveFrame:
+def wave_frame(wave: Wave, weighting: str = "design", lonely_psu: str = LONELY_PSU) -> WaveFrame:
     """The design frame of ``wave``, its weights made by ``weighting``: the frame's
-    (``design``), or calibrated to the wave's targets (``post-stratify``, ``rake``).
+    (``design``), or calibrated to the wave's targets (``post-stratify``, ``rake``);
+    a stratum with one responding PSU handled by ``lonely_psu``.
     UserError if it has no valid response, or its targets do not fit its responses."""
     questionnaire = questionnaire_of(wave.questionnaire)
     rows, weighted = design_rows(wave)
@@ -86,7 +96,7 @@ def wave_frame(wave: Wave, weighting: str = "design") -> WaveFrame:
     scores = _indicators(wave, scored_items(questionnaire), ids)
     groups = answer_groups(wave, questionnaire, ids)
     data = pd.concat([rows, groups, scores], axis=1)
-    design = survey_design(data, weighted)
+    design = survey_design(data, weighted, lonely_psu)
     used, targets = ("design" if weighted else "unweighted"), ()
     if weighting != "design":
         # survey.services.targets reads this module's rows, so it is imported here.
@@ -110,10 +120,15 @@ def wave_frame(wave: Wave, weighting: str = "design") -> WaveFrame:
     )
 
 
-def survey_design(data: pd.DataFrame, weighted: bool) -> SurveyDesign:
+def survey_design(data: pd.DataFrame, weighted: bool, lonely_psu: str = LONELY_PSU) -> SurveyDesign:
     """The design of :func:`design_rows`' columns (fpc only with a frame)."""
     return SurveyDesign.from_frame(
-        data, weights="weight", strata="stratum", psu="psu", fpc="fpc" if weighted else None
+        data,
+        weights="weight",
+        strata="stratum",
+        psu="psu",
+        fpc="fpc" if weighted else None,
+        lonely_psu=lonely_psu,
     )
 
 

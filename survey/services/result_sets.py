@@ -52,6 +52,7 @@ from survey.models import (
     Wave,
 )
 from survey.services import results
+from survey.services.design_frame import LONELY_PSU
 from survey.services.questionnaires import questionnaire_of
 
 #: The domain key of an official-style row; its value names the units averaged.
@@ -83,17 +84,25 @@ def run(
     weighting: str = "design",
     interval: str = "wald",
     level: float = 0.95,
+    lonely_psu: str = LONELY_PSU,
     user: User | None = None,
 ) -> ResultSet:
     """Compute every index of ``wave`` by ``by`` and save it as a new result set.
 
-    UserError (nothing saved) for an unknown field, interval or weighting, or
-    a wave that cannot be computed.
+    UserError (nothing saved) for an unknown field, interval, weighting or lonely PSU
+    policy, or a wave that cannot be computed.
     """
-    computation = _compute(wave, by, weighting, interval, level)
-    return save(
-        wave, computation, by=by, weighting=weighting, interval=interval, level=level, user=user
-    )
+    options = _options(by, weighting, interval, level, lonely_psu)
+    computation = _compute(wave, options)
+    return save(wave, computation, user=user, **options)
+
+
+def _options(
+    by: Sequence[str], weighting: str, interval: str, level: float, lonely_psu: str
+) -> dict[str, Any]:
+    """A set's options as it stores them."""
+    return {"by": list(by), "weighting": weighting, "interval": interval, "level": level,
+            "lonely_psu": lonely_psu}  # fmt: skip
 
 
 def save(
@@ -104,12 +113,13 @@ def save(
     weighting: str,
     interval: str,
     level: float,
+    lonely_psu: str = LONELY_PSU,
     user: User | None = None,
 ) -> ResultSet:
     """Save ``computation`` -- ``results.compute(wave, by, ...)`` with these options -- as a
     new result set, with the whole wave's rows (computed here when ``by`` is given) and the
     official-style rows. Flushes; the caller commits."""
-    options = {"by": list(by), "weighting": weighting, "interval": interval, "level": level}
+    options = _options(by, weighting, interval, level, lonely_psu)
     full = _set_computation(wave, options, computation)
     result_set = ResultSet(
         wave=wave,
@@ -129,9 +139,18 @@ def save(
 
 
 def _compute(
-    wave: Wave, by: Sequence[str], weighting: str, interval: str, level: float
+    wave: Wave, options: dict[str, Any], by: Sequence[str] | None = None
 ) -> results.Computation:
-    return results.compute(wave, by, weighting=weighting, interval=interval, level=level)
+    """``results.compute`` with a set's options (by ``by`` instead of the set's, if given).
+    A set saved before the lonely PSU policy was an option was computed with ``fail``."""
+    return results.compute(
+        wave,
+        options["by"] if by is None else by,
+        weighting=options["weighting"],
+        interval=options["interval"],
+        level=float(options["level"]),
+        lonely_psu=options.get("lonely_psu", "fail"),
+    )
 
 
 def _set_computation(
@@ -139,13 +158,13 @@ def _set_computation(
 ) -> results.Computation:
     """Everything a set holds, as one computation: the whole wave's rows, the breakdown's,
     the official-style rows; its digest covers both computations."""
-    by, weighting = options["by"], options["weighting"]
+    by = options["by"]
     interval, level = options["interval"], float(options["level"])
     if breakdown is None:
-        breakdown = _compute(wave, by, weighting, interval, level)
+        breakdown = _compute(wave, options)
     if not by:
         return breakdown
-    whole = _compute(wave, (), weighting, interval, level)
+    whole = _compute(wave, options, by=())
     official = official_rows(wave, by, breakdown, whole.records, interval, level)
     digest = hashlib.sha256(f"{whole.digest}\n{breakdown.digest}".encode()).hexdigest()
     return results.Computation(
@@ -382,6 +401,7 @@ def provenance(result_set: ResultSet) -> dict[str, Any]:
         "weighting": result_set.weighting,
         "interval": options.get("interval"),
         "level": options.get("level"),
+        "lonely_psu": options.get("lonely_psu", "fail"),
         "frame_entries": frame.get("entries"),
         "frame_digest": frame.get("digest"),
         "target_margins": ", ".join(targets.get("margins") or []),

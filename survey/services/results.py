@@ -23,7 +23,14 @@ from analysis import EstimateTable, as_table, mean, sipas_index
 from survey.errors import UserError
 from survey.models import Wave
 from survey.services import wave_sums
-from survey.services.design_frame import DOMAIN_FIELDS, WaveFrame, grouping_items, wave_frame
+from survey.services.design_frame import (
+    DOMAIN_FIELDS,
+    LONELY_PSU,
+    LONELY_PSU_POLICIES,
+    WaveFrame,
+    grouping_items,
+    wave_frame,
+)
 from survey.services.questionnaires import questionnaire_of
 from survey.services.wave_sums import Estimates
 
@@ -72,6 +79,7 @@ def compute(
     weighting: str = "design",
     interval: str = "wald",
     level: float = 0.95,
+    lonely_psu: str = LONELY_PSU,
 ) -> Computation:
     """Every SIPAS index of ``wave`` with its ``level`` interval, for each domain of ``by``.
 
@@ -80,7 +88,8 @@ def compute(
     the parts outside the headline (their dimensions and items are already
     among the rows above); then the "in general" items (see
     :func:`overall_item_tables`). ``weighting`` is one of :data:`WEIGHTINGS`
-    (``survey.services.targets`` calibrates).
+    (``survey.services.targets`` calibrates); ``lonely_psu`` says what the variance does
+    with a stratum in which one desk or cluster answered (``design_frame.LONELY_PSU``).
     """
     unknown = [name for name in by if name not in domain_fields(wave)]
     if unknown:
@@ -100,12 +109,21 @@ def compute(
         raise UserError(_l("Unknown interval %(name)s.", name=interval))
     if not 0 < level < 1:
         raise UserError(_l("The level must be between 0 and 1, like 0.95."))
+    if lonely_psu not in LONELY_PSU_POLICIES:
+        raise UserError(
+            _l("Unknown lonely PSU policy %(name)s: choose from %(names)s.", name=lonely_psu,
+               names=", ".join(LONELY_PSU_POLICIES))
+        )  # fmt: skip
     options = {"by": list(by), "interval": interval, "level": level}
+    if lonely_psu != "fail":  # sets made before the policy was chosen keep their digest
+        options["lonely_psu"] = lonely_psu
     try:
         found = (
-            wave_sums.estimates(wave, by, options)
+            wave_sums.estimates(wave, by, options, lonely_psu)
             if weighting == "design"  # the frame's weights (or none): summed in the database
-            else frame_estimates(wave, wave_frame(wave, weighting), list(by) or None, options)
+            else frame_estimates(
+                wave, wave_frame(wave, weighting, lonely_psu), list(by) or None, options
+            )
         )
     except ValueError as error:  # analysis names what is unusable, e.g. an item nobody answered
         raise UserError(

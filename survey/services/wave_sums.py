@@ -68,6 +68,7 @@ from survey.extensions import db
 from survey.models import Answer, Procedure, Response, ServicePoint, Wave
 from survey.questionnaire import Questionnaire
 from survey.services.design_frame import (
+    LONELY_PSU,
     _places,
     frame_entries_of,
     grouping_items,
@@ -194,16 +195,22 @@ def index_structure(questionnaire: Questionnaire) -> IndexStructure:
     return IndexStructure(dimensions, parts, other_parts, overall)
 
 
-def estimates(wave: Wave, by: Sequence[str] = (), options: dict | None = None) -> Estimates:
+def estimates(
+    wave: Wave,
+    by: Sequence[str] = (),
+    options: dict | None = None,
+    lonely_psu: str = LONELY_PSU,
+) -> Estimates:
     """Every index of ``wave`` by the domains ``by`` (checked by the caller), from the
-    database's sums; ``options`` (interval, level...) go into the digest only.
+    database's sums, a stratum with one responding PSU handled by ``lonely_psu``;
+    ``options`` (interval, level...) go into the digest only.
 
     UserError as the row path: no valid response, a PSU outside the frame...;
     ValueError where ``analysis`` finds the indices cannot be computed.
     """
     sums = wave_sums(wave, by, options)
     check_items_answered(sums)
-    main, other, items = index_tables(sums)
+    main, other, items = index_tables(sums, lonely_psu)
     weighting = "design" if sums.weighted else "unweighted"
     return Estimates(
         [main, *([other] if other is not None else []), *items],
@@ -709,7 +716,7 @@ def _weighted(
 
 
 def index_tables(
-    sums: WaveSums,
+    sums: WaveSums, lonely_psu: str = LONELY_PSU
 ) -> tuple[EstimateTable, EstimateTable | None, list[EstimateTable]]:
     """The ``sipas_index`` table; the part rows of the other parts (None without); and the
     satisfied share of each "in general" item that someone answered, one table each (as
@@ -717,7 +724,7 @@ def index_tables(
     responses). Items a domain has none of are NaN there, with ``n`` 0."""
     structure = sums.structure
     design = {"psu": "psu", "strata": "stratum", "fpc": "fpc" if sums.weighted else None,
-              "by": sums.by or None}  # fmt: skip
+              "by": sums.by or None, "lonely_psu": lonely_psu}  # fmt: skip
     main = index_from_aggregates(
         sums.groups, structure.dimensions, parts=structure.parts or None, **design
     )

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask.cli import AppGroup
@@ -54,6 +54,13 @@ class CommandError(click.ClickException):
     show_default=True,
 )
 @click.option("--level", type=float, default=0.95, show_default=True)
+@click.option(
+    "--lonely-psu",
+    type=click.Choice(["adjust", "average", "remove", "certainty", "fail"]),
+    default="adjust",
+    show_default=True,
+    help="A stratum where one desk or cluster answered, as R's survey.lonely.psu.",
+)
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="instead of stdout")
 def compute_results(
@@ -62,6 +69,7 @@ def compute_results(
     weighting: str,
     interval: str,
     level: float,
+    lonely_psu: str,
     fmt: str,
     out: Path | None,
 ) -> None:
@@ -71,23 +79,20 @@ def compute_results(
     wave = wave_by_code(wave_code)
     if wave is None:
         raise CommandError(f"No wave has the code {wave_code}.")
+    options = {"by": by, "weighting": weighting, "interval": interval, "level": level,
+               "lonely_psu": lonely_psu}  # fmt: skip
     with _collector_paused():
-        result = _compute_and_write(wave, by, weighting, interval, level, fmt, out)
-        _save(wave, result, by=by, weighting=weighting, interval=interval, level=level)
+        result = _compute_and_write(wave, options, fmt, out)
+        _save(wave, result, **options)
     if result.weighting == "unweighted":
         click.echo(f"Wave {wave.code} has no sampling frame: the results are unweighted.", err=True)
 
 
 def _compute_and_write(
-    wave: Wave,
-    by: tuple[str, ...],
-    weighting: str,
-    interval: str,
-    level: float,
-    fmt: str,
-    out: Path | None,
+    wave: Wave, options: dict[str, Any], fmt: str, out: Path | None
 ) -> Computation:
-    """Compute, then write the rows, with a progress bar on standard error."""
+    """Compute with ``options`` (``results.compute``'s), then write the rows, with a
+    progress bar on standard error."""
     from analysis.cli import render
     from survey.services import results
 
@@ -97,9 +102,7 @@ def _compute_and_write(
         for step in bar:
             if step == steps[0]:
                 try:
-                    result = results.compute(
-                        wave, by, weighting=weighting, interval=interval, level=level
-                    )
+                    result = results.compute(wave, **options)
                 except UserError as error:
                     with force_locale("en"):
                         raise CommandError(str(error.message)) from error

@@ -37,6 +37,15 @@ INTERVALS = [
     SelectChoice("beta", _l("Beta (Korn–Graubard)")),
 ]
 LEVELS = [SelectChoice("0.9", "90%"), SelectChoice("0.95", "95%"), SelectChoice("0.99", "99%")]
+#: What the variance does with a stratum in which one desk or cluster answered
+#: (``design_frame.LONELY_PSU``), R's ``survey.lonely.psu`` names in brackets.
+LONELY_PSU = {
+    "adjust": _l("Measured from the whole wave's mean (adjust)"),
+    "average": _l("The average variance of the other strata (average)"),
+    "remove": _l("Left out of the variance (remove)"),
+    "certainty": _l("Counted as certain, no variance (certainty)"),
+    "fail": _l("Stop the computation (fail)"),
+}
 WEIGHTINGS = {
     "design": _l("Design weights from the frame"),
     "post-stratify": _l("Post-stratified to the targets"),
@@ -61,6 +70,11 @@ class ResultsForm(FlaskForm):
     weighting = SelectField(_l("Weighting"))
     interval = SelectField(_l("Interval"), choices=INTERVALS, default="wald")
     level = SelectField(_l("Confidence level"), choices=LEVELS, default="0.95")
+    lonely_psu = SelectField(
+        _l("A stratum where only one desk or cluster answered"),
+        choices=[SelectChoice(name, label) for name, label in LONELY_PSU.items()],
+        default="adjust",
+    )
 
 
 class RecomputeForm(FlaskForm):
@@ -89,7 +103,7 @@ def wave_results(wave_code: str):
         try:
             saved = result_sets.run(
                 wave, by, weighting=form.weighting.data, interval=form.interval.data,
-                level=float(form.level.data), user=current_user,
+                level=float(form.level.data), lonely_psu=form.lonely_psu.data, user=current_user,
             )  # fmt: skip
         except UserError as error:
             db.session.rollback()

@@ -78,7 +78,7 @@ def test_a_set_is_saved_with_all_its_provenance(wave, make_user):
     )
     assert result_set.wave_id == wave.id and result_set.response_count == valid
     assert result_set.options == {"by": ["province"], "weighting": "design", "interval": "logit",
-                                  "level": 0.9}  # fmt: skip
+                                  "level": 0.9, "lonely_psu": "adjust"}  # fmt: skip
     assert result_set.weighting == "design"
     assert result_set.created_by_id == user.id
     assert before - timedelta(seconds=1) <= as_utc(result_set.created_at) <= datetime.now(UTC)
@@ -137,6 +137,28 @@ def test_recomputing_unchanged_inputs_reproduces_the_set_exactly(wave):
     assert differences == []
     assert computation.digest == result_set.input_hash
     assert computation.records == stored_rows(result_set)
+
+
+def test_the_lonely_psu_policy_is_saved_and_a_set_from_before_it_recomputes(wave):
+    chosen = saved(wave, ["province"], lonely_psu="certainty")
+    assert chosen.options["lonely_psu"] == "certainty"
+    assert result_sets.provenance(chosen)["lonely_psu"] == "certainty"
+    assert result_sets.recompute(chosen)[1] == []
+    # a set saved before the option existed: computed as "fail", its options without it
+    before = saved(wave, ["province"], lonely_psu="fail")
+    options = {k: v for k, v in before.options.items() if k != "lonely_psu"}
+    with db.engine.begin() as connection:  # the ORM refuses to change a set
+        connection.execute(
+            ResultSet.__table__.update()
+            .where(ResultSet.__table__.c.id == before.id)
+            .values(options=options)
+        )
+    db.session.expire_all()
+    old = db.session.get(ResultSet, before.id)
+    assert "lonely_psu" not in old.options
+    assert result_sets.provenance(old)["lonely_psu"] == "fail"
+    computation, differences = result_sets.recompute(old)
+    assert differences == [] and computation.digest == old.input_hash
 
 
 def test_a_changed_answer_is_reported_as_a_difference(wave):
@@ -432,6 +454,25 @@ def test_a_bad_computation_saves_nothing_and_says_why(wave, login, client):
     response = client.post(f"/workbench/waves/{WAVE_CODE}/results", data=data)
     assert response.status_code == 400  # the wave has no targets to rake to
     assert db.session.scalar(select(func.count()).select_from(ResultSet)) == 0
+
+
+def test_the_page_offers_the_lonely_psu_policy_and_shows_the_one_used(wave, login, client):
+    login("admin")
+    form = html.unescape(client.get(f"/workbench/waves/{WAVE_CODE}/results").get_data(as_text=True))
+    assert "A stratum where only one desk or cluster answered" in form
+    assert '<option selected value="adjust">Measured from the whole wave' in form
+    data = {"by": "", "weighting": "design", "interval": "wald", "level": "0.95"}
+    refused = client.post(f"/workbench/waves/{WAVE_CODE}/results", data=data | {"lonely_psu": "x"})
+    assert refused.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(ResultSet)) == 0
+    sent = client.post(
+        f"/workbench/waves/{WAVE_CODE}/results", data=data | {"lonely_psu": "certainty"}
+    )
+    assert sent.status_code == 302
+    result_set = db.session.scalar(select(ResultSet))
+    assert result_set.options["lonely_psu"] == "certainty"
+    page = html.unescape(page_of(client, result_set.id))
+    assert re.search(r"only one desk or cluster answered</th><td><code>certainty</code>", page)
 
 
 # --- the command line -----------------------------------------------------------------

@@ -470,3 +470,51 @@ def test_mistakes_are_refused_as_the_row_path_does(desk_wave, household_wave):
     db.session.execute(update(Response).values(status="void"))
     db.session.commit()
     assert both_refuse(desk_wave) == f"Wave {WAVE_CODE} has no valid responses."
+
+
+# --- a stratum in which one desk answered -------------------------------------------
+
+
+def leave_one_desk_answering(wave) -> str:
+    """Void the responses of every desk of one stratum of the frame but one; its code."""
+    strata: dict[str, list[int]] = {}
+    for entry in db.session.scalars(select(FrameEntry).where(FrameEntry.wave_id == wave.id)):
+        strata.setdefault(entry.stratum, []).append(entry.service_point_id)
+    stratum, desks = next((s, d) for s, d in sorted(strata.items()) if len(d) > 1)
+    db.session.execute(
+        update(Response)
+        .where(Response.wave_id == wave.id, Response.service_point_id.in_(desks[1:]))
+        .values(status="void")
+    )
+    db.session.commit()
+    return stratum
+
+
+@pytest.mark.parametrize("policy", ["adjust", "average", "remove", "certainty"])
+def test_a_stratum_with_one_answering_desk_follows_the_policy_on_both_paths(desk_wave, policy):
+    leave_one_desk_answering(desk_wave)
+    for by in ([], ["province"], ["channel"]):
+        summed = wave_sums.estimates(desk_wave, by, {}, policy)
+        frame = wave_frame(desk_wave, "design", policy)
+        assert frame.design.lonely_psu.value == policy
+        assert_same(summed, results.frame_estimates(desk_wave, frame, by or None, {}))
+
+
+def test_the_default_policy_adjusts_and_fail_names_the_stratum(desk_wave):
+    stratum = leave_one_desk_answering(desk_wave)
+    with pytest.raises(UserError) as refused:
+        results.compute(desk_wave, lonely_psu="fail")
+    assert f"stratum '{stratum}' has only one PSU" in message(refused)
+    default = results.compute(desk_wave)
+    assert default.records == results.compute(desk_wave, lonely_psu="adjust").records
+
+    def overall_se(computation) -> float:
+        return next(r["se"] for r in computation.records if r["variable"] == "overall")
+
+    # the lonely desk's deviation from the wave's mean adds to the variance; certainty
+    # takes the stratum as fully observed and adds nothing
+    assert overall_se(default) > overall_se(results.compute(desk_wave, lonely_psu="certainty"))
+    assert default.digest != results.compute(desk_wave, lonely_psu="certainty").digest
+    with pytest.raises(UserError) as refused:
+        results.compute(desk_wave, lonely_psu="ignore")
+    assert message(refused).startswith("Unknown lonely PSU policy ignore: choose from adjust,")
