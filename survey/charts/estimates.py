@@ -24,7 +24,8 @@ class EstimateMark(BandMark):
 
     @property
     def flagged(self) -> bool:
-        """Read with caution: few answers or a wide interval (drawn hatched)."""
+        """Read with caution: few answers, a wide interval or one sampling unit (drawn
+        hatched)."""
         return cautious(self.flags)
 
 

@@ -17,8 +17,9 @@ GREYS = ("#1a1a1a", "#555555", "#8c8c8c", "#bdbdbd", "#e0e0e0")
 LEGEND_ROW = 18
 #: Characters of a label before it is shortened with "…" (the full name is in the table).
 LABEL_LIMIT = 38
-#: The flags that call for caution: few answers or a wide interval.
-CAUTION_FLAGS = frozenset({"small_n", "wide_ci"})
+#: The flags that call for caution: few answers, a wide interval, or one sampling unit
+#: (whose interval, of width 0, would otherwise look the most certain of all).
+CAUTION_FLAGS = frozenset({"small_n", "wide_ci", "one_psu"})
 
 
 @dataclass(frozen=True)

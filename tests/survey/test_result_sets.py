@@ -296,11 +296,15 @@ def test_the_page_says_which_indices_rest_on_one_sampling_unit(wave, login, clie
     cells = re.findall(r"<tr><td>[^<]*</td>(.*?)</tr>", numbers, re.S)
     assert cells and all("one sampling unit" in cell for cell in cells)
     assert page.count(note) == 1  # below the bars; the whole wave's own table has none
+    bars = bars_of(svg(page, "bars-chart"))
+    assert bars and all(bar.get("fill").endswith("-hatch)") for _, bar, _ in bars)
     page = html.unescape(page_of(client, by_desk.id, unit=f"desk={desk['desk']}"))
     table = page[page.index('id="table"') :]
     assert "one sampling unit" in table and note in table
     by_province = saved(wave, ["province"])
-    assert "one sampling unit" not in html.unescape(page_of(client, by_province.id))
+    page = html.unescape(page_of(client, by_province.id))
+    assert note not in page
+    assert not any("one sampling unit" in cell for cell in re.findall(r"<td>[^<]*</td>", page))
 
 
 def test_the_page_labels_the_official_figure_and_shows_the_provenance(wave, login, client):
