@@ -41,7 +41,6 @@ import http.client
 import importlib.util
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -72,7 +71,7 @@ free_port, hidden_fields, gunicorn = (
     _submit_load.hidden_fields,
     _submit_load.gunicorn,
 )
-flask = _submit_load.flask
+flask, local_database = _submit_load.flask, _submit_load.local_database
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # this checkout's survey/, as the app processes get it
@@ -91,7 +90,7 @@ NOT_APPLICABLE_SHARE = 0.1
 
 def main() -> int:
     args = parse_args()
-    database_url = os.environ.get("SIPAS_BENCH_DATABASE_URL") or local_database()
+    database_url = os.environ.get("SIPAS_BENCH_DATABASE_URL") or local_database(BENCH_DATABASE)
     env = app_environment(database_url)
     flask(env, "db", "upgrade")
     flask(env, "demo", "--responses", "0")
@@ -127,34 +126,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- database and data ---------------------------------------------------------------
-
-
-def local_database() -> str:
-    """Start the local PostgreSQL cluster and make a fresh, empty benchmark database."""
-    if shutil.which("pg_lsclusters") is None:
-        sys.exit(
-            "PostgreSQL is not installed: apt-get install postgresql, or set "
-            "SIPAS_BENCH_DATABASE_URL"
-        )
-    line = subprocess.run(
-        ["pg_lsclusters", "-h"], check=True, capture_output=True, text=True
-    ).stdout.splitlines()[0]
-    version, cluster, port, status = line.split()[:4]
-    if not status.startswith("online"):
-        subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
-    psql = ["runuser", "-u", "postgres", "--", "psql", "-q", "-v", "ON_ERROR_STOP=1"]
-    psql += ["-p", port, "-d", "postgres"]
-
-    def query(sql: str) -> str:
-        return subprocess.run(
-            [*psql, "-tAc", sql], check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    role = query(f"SELECT 1 FROM pg_roles WHERE rolname = '{BENCH_USER}'")
-    query(f"{'ALTER' if role else 'CREATE'} ROLE {BENCH_USER} LOGIN PASSWORD '{BENCH_PASSWORD}'")
-    query(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-    query(f"CREATE DATABASE {BENCH_DATABASE} OWNER {BENCH_USER}")
-    return f"postgresql://{BENCH_USER}:{BENCH_PASSWORD}@{HOST}:{port}/{BENCH_DATABASE}"
 
 
 def app_environment(database_url: str) -> dict[str, str]:

@@ -135,8 +135,9 @@ def free_port() -> int:
 # --- database and server -------------------------------------------------------
 
 
-def local_database() -> str:
-    """Start the local PostgreSQL cluster and make a fresh, empty benchmark database."""
+def local_database(name: str = BENCH_DATABASE, *, keep: bool = False) -> str:
+    """Start the local PostgreSQL cluster and make a fresh, empty benchmark database
+    ``name`` (with ``keep``, an existing one is kept: a loaded wave is reused)."""
     if shutil.which("pg_lsclusters") is None:
         sys.exit(
             "PostgreSQL is not installed: apt-get install postgresql, or set "
@@ -149,20 +150,20 @@ def local_database() -> str:
     if not status.startswith("online"):
         subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
     psql = ["runuser", "-u", "postgres", "--", "psql", "-q", "-v", "ON_ERROR_STOP=1"]
-    psql += ["-p", port, "-d", "postgres", "-c"]
-    exists = subprocess.run(
-        psql[:-1] + ["-tAc", f"SELECT 1 FROM pg_roles WHERE rolname = '{BENCH_USER}'"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    verb = "ALTER" if exists else "CREATE"
-    subprocess.run(
-        psql + [f"{verb} ROLE {BENCH_USER} LOGIN PASSWORD '{BENCH_PASSWORD}'"], check=True
-    )
-    subprocess.run(psql + [f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)"], check=True)
-    subprocess.run(psql + [f"CREATE DATABASE {BENCH_DATABASE} OWNER {BENCH_USER}"], check=True)
-    return f"postgresql://{BENCH_USER}:{BENCH_PASSWORD}@{HOST}:{port}/{BENCH_DATABASE}"
+    psql += ["-p", port, "-d", "postgres"]
+
+    def query(sql: str) -> str:
+        return subprocess.run(
+            [*psql, "-tAc", sql], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    role = query(f"SELECT 1 FROM pg_roles WHERE rolname = '{BENCH_USER}'")
+    query(f"{'ALTER' if role else 'CREATE'} ROLE {BENCH_USER} LOGIN PASSWORD '{BENCH_PASSWORD}'")
+    exists = query(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+    if not (keep and exists):
+        query(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        query(f"CREATE DATABASE {name} OWNER {BENCH_USER}")
+    return f"postgresql://{BENCH_USER}:{BENCH_PASSWORD}@{HOST}:{port}/{name}"
 
 
 def server_environment(database_url: str, *, limits: str) -> dict[str, str]:

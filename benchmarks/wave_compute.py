@@ -77,7 +77,7 @@ BENCH_USER, BENCH_PASSWORD, HOST = (
     _submit_load.HOST,
 )
 free_port, hidden_fields = _submit_load.free_port, _submit_load.hidden_fields
-flask = _submit_load.flask
+flask, local_database = _submit_load.flask, _submit_load.local_database
 largest_difference = _sibling("analysis_vs_r").largest_difference
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +103,9 @@ PROVINCES = 34
 
 def main() -> int:
     args = parse_args()
-    database_url = os.environ.get("SIPAS_BENCH_DATABASE_URL") or local_database(keep=args.keep)
+    database_url = os.environ.get("SIPAS_BENCH_DATABASE_URL") or local_database(
+        BENCH_DATABASE, keep=args.keep
+    )
     env = app_environment(database_url)
     loaded = args.keep and wave_responses(database_url)
     if loaded:
@@ -144,36 +146,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- database ------------------------------------------------------------------
-
-
-def local_database(*, keep: bool) -> str:
-    """Start the local cluster; make (or, with ``keep``, keep) the benchmark database."""
-    if shutil.which("pg_lsclusters") is None:
-        sys.exit(
-            "PostgreSQL is not installed: apt-get install postgresql, or set "
-            "SIPAS_BENCH_DATABASE_URL"
-        )
-    line = subprocess.run(
-        ["pg_lsclusters", "-h"], check=True, capture_output=True, text=True
-    ).stdout.splitlines()[0]
-    version, cluster, port, status = line.split()[:4]
-    if not status.startswith("online"):
-        subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
-    psql = ["runuser", "-u", "postgres", "--", "psql", "-q", "-v", "ON_ERROR_STOP=1"]
-    psql += ["-p", port, "-d", "postgres"]
-
-    def query(sql: str) -> str:
-        return subprocess.run(
-            [*psql, "-tAc", sql], check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    role = query(f"SELECT 1 FROM pg_roles WHERE rolname = '{BENCH_USER}'")
-    query(f"{'ALTER' if role else 'CREATE'} ROLE {BENCH_USER} LOGIN PASSWORD '{BENCH_PASSWORD}'")
-    exists = query(f"SELECT 1 FROM pg_database WHERE datname = '{BENCH_DATABASE}'")
-    if not (keep and exists):
-        query(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        query(f"CREATE DATABASE {BENCH_DATABASE} OWNER {BENCH_USER}")
-    return f"postgresql://{BENCH_USER}:{BENCH_PASSWORD}@{HOST}:{port}/{BENCH_DATABASE}"
 
 
 def app_environment(database_url: str) -> dict[str, str]:
