@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,31 +144,36 @@ def seed() -> None:
     db.session.commit()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("live")
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'browser.sqlite3'}",
-            "SECRET_KEY": "browser-test-secret",
-        }
-    )
+@contextmanager
+def serving(database: Path, secret_key: str) -> Iterator[Flask]:
+    """The real app on a SQLite file of its own, brought to the head revision, served
+    from a thread on 127.0.0.1 (its address in ``PUBLIC_URL``); the caller fills the
+    database before the browser's first request. Stopped, and its engine disposed, after."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "SECRET_KEY": secret_key})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
     with app.app_context():
         upgrade()
-        seed()
-        db.session.remove()
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=database.stem, daemon=True)
     thread.start()
     try:
-        yield LiveServer(app, app.config["PUBLIC_URL"], DESK_CODE)
+        yield app
     finally:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("live")
+    with serving(folder / "browser.sqlite3", "browser-test-secret") as app:
+        with app.app_context():
+            seed()
+            db.session.remove()
+        yield LiveServer(app, app.config["PUBLIC_URL"], DESK_CODE)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ data; forms and the batch are made through ``services.paper``.
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,12 +22,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from survey import create_app
 from survey.extensions import db
+from tests.browser.conftest import serving
 
 pytestmark = pytest.mark.browser
 
@@ -79,42 +76,26 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     from survey.services.waves import wave_by_code
 
     folder = tmp_path_factory.mktemp("paper")
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'paper.sqlite3'}",
-            "SECRET_KEY": "paper-browser-secret",
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
-    with app.app_context():
-        upgrade()
-        load_demo(responses=20, seed=11)
-        wave = wave_by_code(WAVE_CODE)
-        province = db.session.scalar(select(Unit).where(Unit.code == "01"))
-        point = db.session.scalars(
-            select(ServicePoint).where(ServicePoint.unit_id == province.id)
-        ).first()
-        forms = paper.issue_forms(wave, 3, service_point=point, by=None)
-        batch = paper.create_batch(wave, 3, service_point=point, by=None)
-        for email in TYPISTS:
-            create_user(email, "surveyor", [province], password=PASSWORD)
-        procedures = {p.code: p.name for p in point.procedures}
-        made = Desk(app, "", batch.code, [f.serial for f in forms], items_of(wave), procedures)
-        made.household = household_form(db.session.get(Unit, point.unit_id))
-        db.session.commit()
-        db.session.remove()
-    made.base_url = app.config["PUBLIC_URL"]
-    thread = threading.Thread(target=server.serve_forever, name="paper", daemon=True)
-    thread.start()
-    try:
-        yield made
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(folder / "paper.sqlite3", "paper-browser-secret") as app:
         with app.app_context():
-            db.engine.dispose()
+            load_demo(responses=20, seed=11)
+            wave = wave_by_code(WAVE_CODE)
+            province = db.session.scalar(select(Unit).where(Unit.code == "01"))
+            point = db.session.scalars(
+                select(ServicePoint).where(ServicePoint.unit_id == province.id)
+            ).first()
+            forms = paper.issue_forms(wave, 3, service_point=point, by=None)
+            batch = paper.create_batch(wave, 3, service_point=point, by=None)
+            for email in TYPISTS:
+                create_user(email, "surveyor", [province], password=PASSWORD)
+            procedures = {p.code: p.name for p in point.procedures}
+            serials = [f.serial for f in forms]
+            made = Desk(app, app.config["PUBLIC_URL"], batch.code, serials, items_of(wave),
+                        procedures)  # fmt: skip
+            made.household = household_form(db.session.get(Unit, point.unit_id))
+            db.session.commit()
+            db.session.remove()
+        yield made
 
 
 def items_of(wave) -> list[tuple[str, str, tuple[str, ...], str | None]]:

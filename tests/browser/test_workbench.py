@@ -28,7 +28,6 @@ import csv
 import io
 import math
 import os
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,12 +37,9 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
-from survey import create_app
 from survey.extensions import db
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, serving
 
 pytestmark = pytest.mark.browser
 
@@ -175,30 +171,13 @@ def workbench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workbench]:
     from survey.services.users import create_user
 
     folder = tmp_path_factory.mktemp("workbench")
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'workbench.sqlite3'}",
-            "SECRET_KEY": "workbench-browser-secret",
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
-    with app.app_context():
-        upgrade()
-        load_demo(responses=RESPONSES)
-        create_user(ANALYST, "admin", [], password=PASSWORD)
-        db.session.commit()
-        db.session.remove()
-    thread = threading.Thread(target=server.serve_forever, name="workbench", daemon=True)
-    thread.start()
-    try:
-        yield Workbench(app, app.config["PUBLIC_URL"])
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(folder / "workbench.sqlite3", "workbench-browser-secret") as app:
         with app.app_context():
-            db.engine.dispose()
+            load_demo(responses=RESPONSES)
+            create_user(ANALYST, "admin", [], password=PASSWORD)
+            db.session.commit()
+            db.session.remove()
+        yield Workbench(app, app.config["PUBLIC_URL"])
 
 
 @pytest.fixture
