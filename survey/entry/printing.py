@@ -9,6 +9,7 @@ from werkzeug.http import dump_options_header
 from survey import queries
 from survey.auth.policy import allow, current_scope
 from survey.entry import bp
+from survey.entry.batches import SUPERVISORS
 from survey.entry.forms import PrintForm
 from survey.errors import UserError
 from survey.extensions import db
@@ -21,7 +22,7 @@ CLUSTER_LEVELS = ("commune", "village")
 
 
 @bp.route("/print", methods=["GET", "POST"])
-@allow("supervisor", "admin")
+@allow(*SUPERVISORS)
 def print_forms():
     """Issue new forms for a desk or cluster of the reader's units; send them as a download."""
     form = _print_form()

@@ -37,7 +37,7 @@ from survey.questionnaire import Item, Questionnaire
 from survey.services import paper
 from survey.services.questionnaires import questionnaire_of
 
-TYPISTS = ("surveyor", "supervisor")
+TYPISTS = paper.TYPIST_ROLES
 #: What the typist hears after finishing a pass, by the form's status afterwards.
 STATUS_MESSAGES = {
     "typed": _l("Form %(serial)s is typed once; its second pass is for another surveyor."),

@@ -64,6 +64,8 @@ SERIAL_NUMBER_DIGITS = 8
 MAX_PRINT = 5000
 #: Most forms a batch may hold.
 MAX_BATCH = 10_000
+#: The roles that type passes, on the entry screen or in a spreadsheet.
+TYPIST_ROLES = ("surveyor", "supervisor")
 
 Value = int | str | list | None
 

@@ -42,8 +42,6 @@ SERIAL_COLUMN = "serial"
 MAX_ROWS = 2 * paper.MAX_BATCH
 #: Serials looked up per query.
 LOOKUP_CHUNK = 1000
-#: The roles that type passes.
-TYPIST_ROLES = ("surveyor", "supervisor")
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ def check_typist(batch: PaperBatch, typist: User) -> None:
     batch's desk or cluster."""
     if not typist.active:
         raise UserError(_("The account %(email)s is deactivated.") % {"email": typist.email})
-    if typist.role not in TYPIST_ROLES:
+    if typist.role not in paper.TYPIST_ROLES:
         raise UserError(
             _("%(email)s does not type paper forms: only surveyors and supervisors do.")
             % {"email": typist.email}
@@ -127,7 +125,7 @@ def typists_for(batch: PaperBatch) -> list[User]:
     return list(
         db.session.scalars(
             select(User)
-            .where(User.id.in_(working_here), User.role.in_(TYPIST_ROLES), User.active)
+            .where(User.id.in_(working_here), User.role.in_(paper.TYPIST_ROLES), User.active)
             .order_by(User.email)
         )
     )
