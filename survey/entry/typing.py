@@ -225,23 +225,10 @@ def _draft_typed(form: PaperForm, questionnaire: Questionnaire) -> dict[str, str
     if mine is None:
         return {}
     return {
-        item.code: typed_text(item, mine.answers[item.code])
+        item.code: paper.typed_text(item, mine.answers[item.code])
         for item in paper.entry_items(questionnaire)
         if item.code in mine.answers
     }
-
-
-def typed_text(item: Item, value: paper.Value) -> str:
-    """A stored value back in the entry codes it was typed with."""
-    scale = item.scale
-    if value is None:
-        return paper.NO_ANSWER
-    if scale.not_applicable is not None and value == scale.not_applicable:
-        return paper.NOT_APPLICABLE
-    if isinstance(value, list):
-        joiner = "" if all(len(str(v)) == 1 for v in scale.values) else " "
-        return joiner.join(str(v) for v in value)
-    return str(value)
 
 
 def _pass_page(

@@ -628,17 +628,20 @@ def settle_form(form: PaperForm, choices: Mapping[str, str], by: User) -> Respon
     missing = [code for code in differing if not (choices.get(code) or "").strip()]
     if missing:
         raise PassRefused({code: _("Choose the value on the paper.") for code in missing})
-    typed = {code: _typed_text(value) for code, value in first.items()}
+    questionnaire = questionnaire_of(form.wave.questionnaire)
+    typed = {
+        item.code: typed_text(item, first[item.code])
+        for item in entry_items(questionnaire)
+        if item.code in first
+    }
     for code in differing:
         choice = choices[code].strip()
         if choice in ("first", "second"):
             chosen = (first if choice == "first" else second).get(code)
-            typed[code] = _typed_text(chosen)
+            typed[code] = typed_text(questionnaire.item(code), chosen)
         else:
             typed[code] = choice
-    values, errors = parse_typed(
-        questionnaire_of(form.wave.questionnaire), typed, procedure_codes(form)
-    )
+    values, errors = parse_typed(questionnaire, typed, procedure_codes(form))
     if errors:
         raise PassRefused(errors)
     resolution = {
@@ -648,12 +651,17 @@ def settle_form(form: PaperForm, choices: Mapping[str, str], by: User) -> Respon
     return _settle(form, values, by=by, resolution=resolution)
 
 
-def _typed_text(value: Value) -> str:
-    """A stored value back in entry codes, so settled values are checked like typed ones."""
+def typed_text(item: Item, value: Value) -> str:
+    """A stored value back in the entry codes it was typed with: the inverse of
+    :func:`parse_typed`, for a draft reopened and for values a settlement checks again."""
+    scale = item.scale
     if value is None:
         return NO_ANSWER
+    if scale.not_applicable is not None and value == scale.not_applicable:
+        return NOT_APPLICABLE
     if isinstance(value, list):
-        return " ".join(str(v) for v in value)
+        joiner = "" if all(len(str(v)) == 1 for v in scale.values) else " "
+        return joiner.join(str(v) for v in value)
     return str(value)
 
 
