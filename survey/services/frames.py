@@ -56,34 +56,17 @@ class FrameFileError(ValueError):
 
 def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
     """The rows of a CSV (UTF-8) or XLSX file as text, keyed by lower-cased header."""
-    suffix = PurePath(filename).suffix.lower()
-    if suffix == ".xlsx":
-        return _read_xlsx(content)
-    if suffix not in (".csv", ".txt"):
-        raise FrameFileError([(0, str(_l("The file must be CSV or XLSX.")))])
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FrameFileError([(0, str(_l("The file is not UTF-8 text.")))]) from error
-    reader = csv.DictReader(io.StringIO(text))
+    if _is_xlsx(filename):
+        rows = _sheet(content).iter_rows(values_only=True)
+        header = [str(cell or "").strip().lower() for cell in next(rows, ())]
+        return [
+            {name: _cell(value) for name, value in zip(header, row, strict=False) if name}
+            for row in rows
+            if any(value is not None for value in row)
+        ]
+    reader = csv.DictReader(io.StringIO(_csv_text(content)))
     reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
     return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
-
-
-def _read_xlsx(content: bytes) -> list[dict[str, str]]:
-    from openpyxl import load_workbook
-
-    try:
-        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-    except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise FrameFileError([(0, str(_l("The file is not a readable XLSX workbook.")))]) from error
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(cell or "").strip().lower() for cell in next(rows, ())]
-    return [
-        {name: _cell(value) for name, value in zip(header, row, strict=False) if name}
-        for row in rows
-        if any(value is not None for value in row)
-    ]
 
 
 def numbered_rows(
@@ -93,16 +76,14 @@ def numbered_rows(
     ``(line in the file, cells as text)``, the first ``most`` only: for files whose
     header is checked column by column (a duplicated or misplaced column), read as
     :func:`read_table` reads them."""
-    suffix = PurePath(filename).suffix.lower()
-    if suffix == ".xlsx":
-        return _numbered_xlsx(content, most)
-    if suffix not in (".csv", ".txt"):
-        raise FrameFileError([(0, str(_l("The file must be CSV or XLSX.")))])
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FrameFileError([(0, str(_l("The file is not UTF-8 text.")))]) from error
-    reader = csv.reader(io.StringIO(text))
+    if _is_xlsx(filename):
+        numbered = (
+            (line, [_cell(value) for value in row])
+            for line, row in enumerate(_sheet(content).iter_rows(values_only=True), start=1)
+            if any(value is not None and str(value).strip() for value in row)
+        )
+        return list(itertools.islice(numbered, most))
+    reader = csv.reader(io.StringIO(_csv_text(content)))
     rows, start = [], 1
     for cells in reader:
         if any(cell.strip() for cell in cells):
@@ -111,19 +92,29 @@ def numbered_rows(
     return rows[:most]
 
 
-def _numbered_xlsx(content: bytes, most: int | None) -> list[tuple[int, list[str]]]:
+def _is_xlsx(filename: str) -> bool:
+    """Whether the file is XLSX (else CSV); FrameFileError for any other kind."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in (".xlsx", ".csv", ".txt"):
+        raise FrameFileError([(0, str(_l("The file must be CSV or XLSX.")))])
+    return suffix == ".xlsx"
+
+
+def _csv_text(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FrameFileError([(0, str(_l("The file is not UTF-8 text.")))]) from error
+
+
+def _sheet(content: bytes):
+    """The first sheet of an XLSX workbook, read only."""
     from openpyxl import load_workbook
 
     try:
-        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        return load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
     except Exception as error:  # openpyxl raises many kinds for a damaged file
         raise FrameFileError([(0, str(_l("The file is not a readable XLSX workbook.")))]) from error
-    rows = (
-        (line, [_cell(value) for value in row])
-        for line, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        if any(value is not None and str(value).strip() for value in row)
-    )
-    return list(itertools.islice(rows, most))
 
 
 def _cell(value: object) -> str:
